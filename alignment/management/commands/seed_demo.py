@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from alignment.demo import seed_goals
+from alignment.demo_users import DEMO_PASSWORD, DEMO_USERS, ensure_demo_users
+from core.tokens import issue_token
+from funnel.demo import seed_funnel
+from leads.demo import seed_leads
+from leads.models import Lead
+
+
+class Command(BaseCommand):
+    help = "Create demo users, and demo data when the database has no leads; print the logins and a token."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--leads", type=int, default=5000, help="how many demo leads (default 5000)")
+        parser.add_argument("--seed", type=int, default=42, help="random seed, for repeatable data")
+        parser.add_argument("--force", action="store_true", help="add demo data even if leads exist")
+        parser.add_argument("--no-token", action="store_true", help="do not create a demo API token")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        ensure_demo_users()
+        if options["force"] or not Lead.objects.exists():
+            rng = random.Random(options["seed"])
+            now = timezone.now()
+            self.stdout.write(f"Creating {options['leads']} demo leads over the last 12 months…")
+            seed_leads(count=options["leads"], rng=rng, now=now)
+            seed_funnel(rng=rng, now=now)
+            seed_goals(rng=rng, now=now)
+            self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        else:
+            self.stdout.write("Leads exist already; demo data left as it is.")
+        logins = ", ".join(f"{u} ({role})" for u, _, _, role in DEMO_USERS if u != "integration")
+        self.stdout.write(f"Demo logins (password “{DEMO_PASSWORD}”): {logins}")
+        if not options["no_token"]:
+            from django.contrib.auth.models import User
+
+            issued = issue_token(
+                user=User.objects.get(username="integration"), name="demo token", scopes=["ingest", "read"]
+            )
+            self.stdout.write(f"Demo API token (scopes ingest, read): {issued.secret}")

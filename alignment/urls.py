@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
+
+from alignment import views
+from core.views import healthz
+from leads.api import LeadViewSet
+
+router = SimpleRouter()
+router.register("leads", LeadViewSet, basename="lead")
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include(router.urls)),
+    path("leads/", include("leads.urls")),
+    path("", include("core.urls")),
+]
+
+handler400 = "core.errors_pages.bad_request"
+handler403 = "core.errors_pages.permission_denied"
+handler404 = "core.errors_pages.page_not_found"
+handler500 = "core.errors_pages.server_error"

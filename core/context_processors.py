@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from core.roles import MANAGERS, MARKETING, ROLES, SALES, roles_of
+
+# (url name, label, roles that see it). A page appears in the navigation once its URL exists.
+NAVIGATION = [
+    ("dashboard", "Dashboard", ROLES),
+    ("leads:list", "Leads", ROLES),
+    ("funnel:queue", "Queue", (SALES, MANAGERS)),
+    ("funnel:feedback", "Feedback", (MARKETING, MANAGERS)),
+    ("leads:scoring", "Scoring", ROLES),
+    ("goals", "Goals", ROLES),
+    ("leads:import", "Import", (MARKETING, MANAGERS)),
+    ("core:audit", "Audit", (MANAGERS,)),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"navigation": [], "user_roles": frozenset()}
+    roles = roles_of(user)
+    items = []
+    for name, label, allowed in NAVIGATION:
+        if not roles & set(allowed):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append(
+            {
+                "url": url,
+                "label": label,
+                "active": request.path == url or (url != "/" and request.path.startswith(url)),
+            }
+        )
+    return {"navigation": items, "user_roles": roles}

@@ -1,0 +1,29 @@
+"""The one way the code queues Celery work."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:
+    """Send a task without ever letting a broker outage fail the caller.
+
+    PostgreSQL is the source of truth and a periodic sweep finds work whose trigger was lost, so a request
+    that cannot reach the broker logs it and carries on instead of waiting or failing.
+    """
+    try:
+        task.apply_async(args=args, kwargs=kwargs, retry=False)
+    except Exception:
+        logger.warning("could not queue %s; the periodic sweep will pick it up", task.name, exc_info=True)
+        return False
+    return True
+
+
+def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
+    """Queue a task once the current transaction commits (at once outside a transaction)."""
+    transaction.on_commit(lambda: enqueue(task, *args, **kwargs))

@@ -1,0 +1,62 @@
+"""Creating, checking and revoking API tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from core.models import TOKEN_PREFIX, ApiToken, Scope, hash_token
+
+
+class InvalidScopes(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str
+
+
+def parse_scopes(scopes: Iterable[str]) -> list[str]:
+    chosen = [s.strip() for s in scopes if s and s.strip()]
+    unknown = sorted(set(chosen) - set(Scope.values))
+    if unknown:
+        raise InvalidScopes(f"unknown scopes: {', '.join(unknown)} (known: {', '.join(Scope.values)})")
+    if not chosen:
+        raise InvalidScopes("a token needs at least one scope")
+    return [s for s in Scope.values if s in chosen]
+
+
+def issue_token(*, user: Any, name: str, scopes: Iterable[str]) -> IssuedToken:
+    """Create a token; the secret is returned once and stored only as a hash."""
+    secret = ApiToken.generate_secret()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name[:100] or "API token",
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        key_hash=hash_token(secret),
+        scopes=parse_scopes(scopes),
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+def find_active_token(secret: str) -> ApiToken | None:
+    token = (
+        ApiToken.objects.select_related("user").filter(key_hash=hash_token(secret), revoked_at=None).first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    # Write last_used_at at most once a minute so a busy client does not turn every request into a write.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def revoke_token(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=timezone.now())

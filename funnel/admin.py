@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from funnel.models import Handoff, RejectReason, Stage, Transition
+
+
+@admin.register(Stage)
+class StageAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "kind", "order", "team", "sla_hours"]
+    list_editable = ["order", "sla_hours"]
+    ordering = ["order"]
+
+
+@admin.register(RejectReason)
+class RejectReasonAdmin(admin.ModelAdmin):
+    list_display = ["label", "slug", "active", "order"]
+    list_editable = ["active", "order"]
+    prepopulated_fields = {"slug": ["label"]}
+
+
+@admin.register(Transition)
+class TransitionAdmin(admin.ModelAdmin):
+    list_display = ["lead", "from_stage", "to_stage", "at", "actor", "rule", "amount"]
+    list_filter = ["to_stage"]
+    raw_id_fields = ["lead"]
+    show_full_result_count = False
+
+
+@admin.register(Handoff)
+class HandoffAdmin(admin.ModelAdmin):
+    list_display = ["lead", "rep", "status", "assigned_at", "sla_due_at", "breached_at", "late"]
+    list_filter = ["status", "late"]
+    raw_id_fields = ["lead"]

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from leads.models import Lead
+
+
+class StageKind(models.TextChoices):
+    INQUIRY = "inquiry", "Inquiry"
+    MQL = "mql", "Marketing qualified"
+    SAL = "sal", "Sales accepted"
+    SQL = "sql", "Sales qualified"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    NURTURE = "nurture", "Nurture"
+
+
+class Team(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    SALES = "sales", "Sales"
+
+
+class Stage(models.Model):
+    """A step of the shared funnel. Managers rename, reorder and add stages; the kinds are fixed."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=20, choices=StageKind.choices)
+    order = models.PositiveSmallIntegerField()
+    team = models.CharField(max_length=20, choices=Team.choices)
+    sla_hours = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RejectReason(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+    label = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Transition(models.Model):
+    """One move of a lead between stages: from, to, when, who (or which rule), why, and an amount."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="transitions")
+    from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rule = models.CharField(max_length=100, blank=True, help_text="The system rule that moved the lead.")
+    reason = models.CharField(max_length=500, blank=True)
+    reject_reason = models.ForeignKey(
+        RejectReason, null=True, blank=True, on_delete=models.PROTECT, related_name="transitions"
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0) | Q(amount=None), name="transition_amount_ok"),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "-at"], name="transition_lead_time_idx"),
+            models.Index(fields=["to_stage", "at"], name="transition_to_time_idx"),
+            models.Index(fields=["at"], name="transition_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class HandoffStatus(models.TextChoices):
+    OPEN = "open", "Waiting"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    REASSIGNED = "reassigned", "Reassigned"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Handoff(models.Model):
+    """An MQL handed to a sales rep (or to the unassigned queue) with a follow-up deadline."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="handoffs")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="handoffs"
+    )
+    assigned_at = models.DateTimeField()
+    sla_due_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=HandoffStatus.choices, default=HandoffStatus.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    breached_at = models.DateTimeField(null=True, blank=True)
+    late = models.BooleanField(default=False)
+    reject_reason = models.ForeignKey(
+        RejectReason, null=True, blank=True, on_delete=models.PROTECT, related_name="handoffs"
+    )
+    note = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["sla_due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"], condition=Q(status="open"), name="handoff_one_open_per_lead"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["rep", "sla_due_at"], condition=Q(status="open"), name="handoff_open_idx"),
+            models.Index(fields=["sla_due_at"], name="handoff_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} → {self.rep_id} due {self.sla_due_at:%Y-%m-%d %H:%M}"

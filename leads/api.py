@@ -1,0 +1,221 @@
+"""The lead API: thin views over ``leads.ingest`` and ``leads.selectors``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from pydantic import BaseModel, Field
+from rest_framework import filters, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.errors import ValidationProblem
+from core.idempotency import IdempotentPostMixin
+from core.models import Scope
+from core.permissions import API_PERMISSIONS
+from core.serializers import StrictModelSerializer, no_control_characters
+from leads.filters import LeadFilter
+from leads.ingest import MAX_BATCH, InvalidLeadField, update_lead, upsert_leads
+from leads.models import Lead, Note
+from leads.notes import add_note
+from leads.schemas import LeadIn, LeadPatch, validate_lead
+from leads.selectors import get_lead_for, leads_visible_to
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    persona = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "company",
+            "job_title",
+            "seniority",
+            "is_decision_maker",
+            "company_size",
+            "industry",
+            "country",
+            "phone",
+            "persona",
+            "campaign",
+            "source",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "external_id",
+            "consent",
+            "attributes",
+            "score",
+            "fit_score",
+            "engagement_score",
+            "grade",
+            "stage",
+            "owner",
+            "sla_due_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ScoreLineSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    points = serializers.IntegerField()
+
+
+class LeadDetailSerializer(LeadSerializer):
+    score_breakdown = ScoreLineSerializer(many=True, read_only=True)
+
+    class Meta(LeadSerializer.Meta):
+        fields = [*LeadSerializer.Meta.fields, "score_breakdown"]
+        read_only_fields = fields
+
+
+class LeadBatchIn(BaseModel):
+    leads: list[LeadIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class NoteSerializer(StrictModelSerializer):
+    body = serializers.CharField(max_length=5000, validators=[no_control_characters])
+
+    class Meta:
+        model = Note
+        fields = ["id", "lead", "author", "body", "created_at"]
+        read_only_fields = ["id", "lead", "author", "created_at"]
+
+
+BatchResultSerializer = inline_serializer(
+    name="LeadBatchResult",
+    fields={
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "errors": serializers.IntegerField(),
+        "results": inline_serializer(
+            name="LeadBatchItemResult",
+            many=True,
+            fields={
+                "index": serializers.IntegerField(),
+                "status": serializers.ChoiceField(choices=["created", "updated", "error"]),
+                "id": serializers.IntegerField(allow_null=True),
+                "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+            },
+        ),
+    },
+)
+
+
+class LeadCursorPagination(CursorPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = "-created_at"
+
+
+def _require_object(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationProblem({"non_field_errors": ["Expected a JSON object."]})
+    return data
+
+
+class LeadViewSet(
+    IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Leads: upsert by e-mail (single and batch), list, read and change."""
+
+    permission_classes = API_PERMISSIONS
+    required_scopes = {
+        "create": Scope.INGEST,
+        "batch": Scope.INGEST,
+        "list": Scope.READ,
+        "retrieve": Scope.READ,
+        "partial_update": Scope.WRITE,
+        "notes": Scope.WRITE,
+    }
+    serializer_class = LeadSerializer
+    pagination_class = LeadCursorPagination
+    filter_backends = [*viewsets.GenericViewSet.filter_backends, filters.OrderingFilter]
+    filterset_class = LeadFilter
+    ordering_fields = ["score", "created_at", "updated_at"]
+    ordering = "-created_at"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Lead]:
+        return leads_visible_to(self.request.user)
+
+    def get_object(self) -> Lead:
+        return get_lead_for(self.request.user, self.kwargs["pk"])
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return LeadSerializer if self.action == "list" else LeadDetailSerializer
+
+    @extend_schema(
+        request=LeadIn,
+        responses={200: LeadDetailSerializer, 201: LeadDetailSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        description="Upsert one lead by e-mail: 201 when created, 200 when updated. Fields absent stay.",
+    )
+    def create(self, request: Request) -> Response:
+        result = upsert_leads(items=[_require_object(request.data)]).results[0]
+        if result.status == "error":
+            raise ValidationProblem(result.errors)
+        lead = get_lead_for(request.user, result.id)
+        code = status.HTTP_201_CREATED if result.status == "created" else status.HTTP_200_OK
+        return Response(LeadDetailSerializer(lead).data, status=code)
+
+    @extend_schema(
+        request=LeadBatchIn,
+        responses={200: BatchResultSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        description="Upsert 1 to 1000 leads; each item gets its own result; bad items never block good ones.",
+    )
+    @action(detail=False, methods=["post"])
+    def batch(self, request: Request) -> Response:
+        data = _require_object(request.data)
+        unknown = sorted(set(data) - {"leads"})
+        if unknown:
+            raise ValidationProblem({name: ["Unknown field."] for name in unknown})
+        items = data.get("leads")
+        if not isinstance(items, list):
+            raise ValidationProblem({"leads": ["Expected a list of leads."]})
+        if not 1 <= len(items) <= MAX_BATCH:
+            raise ValidationProblem({"leads": [f"Send between 1 and {MAX_BATCH} leads."]})
+        result = upsert_leads(items=items)
+        return Response(
+            {
+                "created": result.created,
+                "updated": result.updated,
+                "errors": result.errors,
+                "results": [r.as_dict() for r in result.results],
+            }
+        )
+
+    @extend_schema(request=LeadPatch, responses={200: LeadDetailSerializer})
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        lead = self.get_object()
+        cleaned, errors = validate_lead(_require_object(request.data), partial=True)
+        if errors:
+            raise ValidationProblem(errors)
+        try:
+            lead = update_lead(lead=lead, fields=cleaned or {})
+        except InvalidLeadField as exc:
+            raise ValidationProblem({exc.field: [exc.message]}) from None
+        return Response(LeadDetailSerializer(get_lead_for(request.user, lead.pk)).data)
+
+    @extend_schema(request=NoteSerializer, responses={201: NoteSerializer})
+    @action(detail=True, methods=["post"])
+    def notes(self, request: Request, pk: str | None = None) -> Response:
+        lead = self.get_object()
+        serializer = NoteSerializer(data=_require_object(request.data))
+        serializer.is_valid(raise_exception=True)
+        note = add_note(lead=lead, author=request.user, body=serializer.validated_data["body"])
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)

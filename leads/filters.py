@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from leads.models import Grade, Lead
+
+
+class LeadFilter(django_filters.FilterSet):
+    """Filters shared by the lead list API and the lead list page."""
+
+    stage = django_filters.CharFilter(field_name="stage")
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    persona = django_filters.CharFilter(field_name="persona__slug")
+    campaign = django_filters.CharFilter(field_name="campaign__slug")
+    grade = django_filters.ChoiceFilter(field_name="grade", choices=Grade.choices)
+    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
+    max_score = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        terms = value.split()
+        for term in terms[:5]:
+            queryset = queryset.filter(
+                Q(email__icontains=term)
+                | Q(first_name__icontains=term)
+                | Q(last_name__icontains=term)
+                | Q(company__icontains=term)
+            )
+        return queryset

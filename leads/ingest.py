@@ -1,0 +1,264 @@
+"""Lead ingestion: validate, normalise and upsert by e-mail, set-based, in one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from leads.models import Campaign, Lead, Persona
+from leads.schemas import validate_lead
+from leads.signals import leads_ingested
+
+MAX_BATCH = 1000
+
+# Columns a client writes, in the order the upsert statement lists them.
+WRITABLE_COLUMNS = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "seniority",
+    "is_decision_maker",
+    "company_size",
+    "industry",
+    "country",
+    "phone",
+    "persona_id",
+    "campaign_id",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "external_id",
+    "consent",
+    "attributes",
+)
+_JSON_COLUMNS = frozenset({"attributes", "score_breakdown"})
+# Defaults for a new lead's columns that the client does not send (the funnel and scoring own them).
+_NEW_LEAD_DEFAULTS: dict[str, Any] = {
+    "first_name": "",
+    "last_name": "",
+    "company": "",
+    "job_title": "",
+    "seniority": "",
+    "is_decision_maker": None,
+    "company_size": None,
+    "industry": "",
+    "country": "",
+    "phone": "",
+    "persona_id": None,
+    "campaign_id": None,
+    "source": "",
+    "utm_source": "",
+    "utm_medium": "",
+    "utm_campaign": "",
+    "external_id": "",
+    "consent": None,
+    "attributes": {},
+    "score": 0,
+    "fit_score": 0,
+    "engagement_score": 0,
+    "grade": "D",
+    "score_breakdown": [],
+    "scored_at": None,
+    "stage": "inquiry",
+    "owner_id": None,
+    "sla_due_at": None,
+}
+_ALL_COLUMNS = ("email", *_NEW_LEAD_DEFAULTS, "created_at", "updated_at")
+# SQLite caps bound parameters per statement; PostgreSQL at 65,535. Stay under both.
+_MAX_PARAMS = 30_000
+
+
+@dataclass
+class ItemResult:
+    index: int
+    status: str  # "created", "updated" or "error"
+    id: int | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "status": self.status, "id": self.id, "errors": self.errors}
+
+
+@dataclass
+class IngestResult:
+    results: list[ItemResult]
+
+    @property
+    def created(self) -> int:
+        return sum(1 for r in self.results if r.status == "created")
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for r in self.results if r.status == "updated")
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for r in self.results if r.status == "error")
+
+    @property
+    def lead_ids(self) -> list[int]:
+        return sorted({r.id for r in self.results if r.id is not None})
+
+
+def validate_leads(items: Sequence[Any]) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, list[str]]]]:
+    """Validate every item and resolve persona and campaign slugs (one query each for the whole batch)."""
+    valid: dict[int, dict[str, Any]] = {}
+    errors: dict[int, dict[str, list[str]]] = {}
+    for index, item in enumerate(items):
+        cleaned, item_errors = validate_lead(item)
+        if cleaned is None:
+            errors[index] = item_errors
+        else:
+            valid[index] = cleaned
+    _resolve_slugs(valid, errors)
+    return valid, errors
+
+
+def _resolve_slugs(valid: dict[int, dict[str, Any]], errors: dict[int, dict[str, list[str]]]) -> None:
+    for name, model in (("persona", Persona), ("campaign", Campaign)):
+        slugs = {row[name] for row in valid.values() if row.get(name)}
+        known = dict(model.objects.filter(slug__in=slugs).values_list("slug", "id")) if slugs else {}
+        for index in list(valid):
+            row = valid[index]
+            if name not in row:
+                continue
+            slug = row.pop(name)
+            if slug and slug not in known:
+                errors[index] = {name: [f"Unknown {name} '{slug}'."]}
+                del valid[index]
+            else:
+                row[f"{name}_id"] = known.get(slug) if slug else None
+
+
+def upsert_leads(*, items: Sequence[Any]) -> IngestResult:
+    """Upsert leads by e-mail: bad items are reported, good ones stored, in one transaction.
+
+    The same e-mail twice in one call is one lead: the later item's fields win, fields absent stay.
+    """
+    valid, errors = validate_leads(items)
+    results = {index: ItemResult(index=index, status="error", errors=errs) for index, errs in errors.items()}
+    merged: dict[str, dict[str, Any]] = {}
+    first_index: dict[str, int] = {}
+    for index, row in valid.items():
+        email = row["email"]
+        if email in merged:
+            merged[email].update(row)
+        else:
+            merged[email] = dict(row)
+            first_index[email] = index
+    with transaction.atomic():
+        outcome = _upsert(merged.values())
+        seen: set[str] = set()
+        for index, row in valid.items():
+            lead_id, created = outcome[row["email"]]
+            is_first = row["email"] not in seen
+            seen.add(row["email"])
+            status = "created" if created and is_first else "updated"
+            results[index] = ItemResult(index=index, status=status, id=lead_id)
+        created_ids = sorted({lead_id for lead_id, created in outcome.values() if created})
+        updated_ids = sorted({lead_id for lead_id, created in outcome.values() if not created})
+        if outcome:
+            leads_ingested.send(sender=Lead, created_ids=created_ids, updated_ids=updated_ids)
+    return IngestResult(results=[results[i] for i in range(len(items))])
+
+
+def _upsert(rows: Iterable[dict[str, Any]]) -> dict[str, tuple[int, bool]]:
+    """One ``INSERT … ON CONFLICT (lower(email)) DO UPDATE`` per set of fields sent.
+
+    Only the fields a client sent are updated on an existing lead. Returns ``{email: (id, created)}``.
+    Call inside a transaction.
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: r["email"]):  # a fixed order keeps concurrent batches deadlock-free
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    outcome: dict[str, tuple[int, bool]] = {}
+    for sent, group in groups.items():
+        chunk = max(1, _MAX_PARAMS // len(_ALL_COLUMNS))
+        for start in range(0, len(group), chunk):
+            outcome.update(_upsert_group(sent, group[start : start + chunk]))
+    return outcome
+
+
+def _upsert_group(sent: tuple[str, ...], rows: list[dict[str, Any]]) -> dict[str, tuple[int, bool]]:
+    postgres = connection.vendor == "postgresql"
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    placeholders = ", ".join("%s::jsonb" if postgres and c in _JSON_COLUMNS else "%s" for c in _ALL_COLUMNS)
+    params: list[Any] = []
+    for row in rows:
+        for column in _ALL_COLUMNS:
+            if column in ("created_at", "updated_at"):
+                value = now
+            else:
+                value = row.get(column, _NEW_LEAD_DEFAULTS.get(column))
+            if column in _JSON_COLUMNS:
+                value = json.dumps(value)
+            params.append(value)
+    updates = [c for c in sent if c != "email"] + ["updated_at"]
+    table = Lead._meta.db_table
+    existing: set[str] = set()
+    if not postgres:
+        # SQLite has no xmax; its IMMEDIATE transactions serialise writers, so a look-up first is exact.
+        with connection.cursor() as cursor:
+            emails = [row["email"] for row in rows]
+            cursor.execute(
+                f"SELECT email FROM {table} WHERE lower(email) IN ({', '.join(['%s'] * len(emails))})", emails
+            )
+            existing = {email for (email,) in cursor.fetchall()}
+    sql = (
+        f"INSERT INTO {table} ({', '.join(_ALL_COLUMNS)}) VALUES "
+        + ", ".join(f"({placeholders})" for _ in rows)
+        + " ON CONFLICT (lower(email)) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in updates)
+        + (" RETURNING id, email, (xmax = 0)" if postgres else " RETURNING id, email")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchall()
+    if postgres:
+        return {email: (lead_id, bool(inserted)) for lead_id, email, inserted in returned}
+    return {email: (lead_id, email not in existing) for lead_id, email in returned}
+
+
+class InvalidLeadField(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def update_lead(*, lead: Lead, fields: dict[str, Any]) -> Lead:
+    """Apply validated fields (as ``validate_lead(partial=True)`` returns them) to one lead.
+
+    Raises ``InvalidLeadField`` for an unknown persona or campaign, or an e-mail another lead has.
+    """
+    changes = dict(fields)
+    for name, model in (("persona", Persona), ("campaign", Campaign)):
+        if name in changes:
+            slug = changes.pop(name)
+            if slug:
+                found = model.objects.filter(slug=slug).values_list("id", flat=True).first()
+                if found is None:
+                    raise InvalidLeadField(name, f"Unknown {name} '{slug}'.")
+                changes[f"{name}_id"] = found
+            else:
+                changes[f"{name}_id"] = None
+    with transaction.atomic():
+        if (
+            "email" in changes
+            and Lead.objects.filter(email__iexact=changes["email"]).exclude(pk=lead.pk).exists()
+        ):
+            raise InvalidLeadField("email", "Another lead already has this e-mail address.")
+        for name, value in changes.items():
+            setattr(lead, name, value)
+        lead.updated_at = timezone.now()
+        lead.save(update_fields=[*changes, "updated_at"])
+        leads_ingested.send(sender=Lead, created_ids=[], updated_ids=[lead.pk])
+    return lead

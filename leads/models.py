@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class Seniority(models.TextChoices):
+    C_LEVEL = "c_level", "C-level"
+    VP = "vp", "VP"
+    DIRECTOR = "director", "Director"
+    MANAGER = "manager", "Manager"
+    INDIVIDUAL = "individual", "Individual contributor"
+    OTHER = "other", "Other"
+
+
+class Source(models.TextChoices):
+    WEB = "web", "Web"
+    PAID_SEARCH = "paid_search", "Paid search"
+    PAID_SOCIAL = "paid_social", "Paid social"
+    EMAIL = "email", "E-mail"
+    EVENT = "event", "Event"
+    WEBINAR = "webinar", "Webinar"
+    REFERRAL = "referral", "Referral"
+    PARTNER = "partner", "Partner"
+    OUTBOUND = "outbound", "Outbound"
+    OTHER = "other", "Other"
+
+
+class Grade(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"
+
+
+class Persona(models.Model):
+    """A kind of buyer both teams agreed to target ("Head of Operations at a mid-size firm")."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Market(models.Model):
+    """A target market: a set of countries and industries."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    countries = models.JSONField(default=list, blank=True, help_text="ISO 3166-1 alpha-2 codes.")
+    industries = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    channel = models.CharField(max_length=20, choices=Source.choices, default=Source.OTHER)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignCost(models.Model):
+    """What a campaign cost in one month (the first day of the month stands for the month)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="costs")
+    month = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["campaign", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "month"], name="campaign_cost_per_month"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="campaign_cost_not_negative"),
+            models.CheckConstraint(condition=Q(month__day=1), name="campaign_cost_month_is_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} {self.month:%Y-%m}: {self.amount}"
+
+
+class Lead(models.Model):
+    """A person who may buy, identified by e-mail (stored lower-case, unique case-insensitively).
+
+    ``stage``, ``owner`` and ``sla_due_at`` are kept current by the funnel; the score fields by scoring.
+    """
+
+    email = models.CharField(max_length=254)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    seniority = models.CharField(max_length=20, choices=Seniority.choices, blank=True)
+    is_decision_maker = models.BooleanField(null=True, blank=True)
+    company_size = models.PositiveIntegerField(null=True, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    persona = models.ForeignKey(
+        Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    source = models.CharField(max_length=20, choices=Source.choices, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    consent = models.BooleanField(null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+
+    score = models.IntegerField(default=0)
+    fit_score = models.IntegerField(default=0)
+    engagement_score = models.IntegerField(default=0)
+    grade = models.CharField(max_length=1, choices=Grade.choices, default=Grade.D)
+    score_breakdown = models.JSONField(default=list, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+
+    stage = models.CharField(max_length=40, default="inquiry")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+    )
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="lead_email_ci_unique"),
+            models.CheckConstraint(condition=Q(company_size__gte=1), name="lead_company_size_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["stage", "-score"], name="lead_stage_score_idx"),
+            models.Index(fields=["-score", "-id"], name="lead_score_idx"),
+            models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
+            models.Index(fields=["-updated_at", "-id"], name="lead_updated_idx"),
+            models.Index(fields=["grade"], name="lead_grade_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class ActivityType(models.TextChoices):
+    PAGE_VIEW = "page_view", "Page view"
+    PRICING_PAGE_VIEW = "pricing_page_view", "Pricing page view"
+    FORM_SUBMIT = "form_submit", "Form submitted"
+    CONTENT_DOWNLOAD = "content_download", "Content download"
+    EMAIL_OPEN = "email_open", "E-mail opened"
+    EMAIL_CLICK = "email_click", "E-mail clicked"
+    WEBINAR_ATTENDED = "webinar_attended", "Webinar attended"
+    EVENT_VISIT = "event_visit", "Event visit"
+    DEMO_REQUEST = "demo_request", "Demo requested"
+    CALL = "call", "Call"
+    MEETING = "meeting", "Meeting"
+
+
+class Activity(models.Model):
+    """One thing a lead did (or that was done with it): the engagement side of the shared timeline."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    type = models.CharField(max_length=30, choices=ActivityType.choices)
+    occurred_at = models.DateTimeField()
+    external_id = models.CharField(max_length=200, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~Q(external_id=""), name="activity_external_id_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["lead", "-occurred_at"], name="activity_lead_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} by {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Note(models.Model):
+    """A note on a lead, written by either team, shown on the shared timeline."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-created_at"], name="note_lead_time_idx")]
+
+    def __str__(self) -> str:
+        return f"Note on {self.lead_id}"

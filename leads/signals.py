@@ -1,0 +1,8 @@
+"""What the leads app announces; higher apps (funnel, alignment) connect to these."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# Sent inside the ingest transaction with ``created_ids`` and ``updated_ids`` (lists of lead ids).
+leads_ingested = Signal()

@@ -1,0 +1,69 @@
+"""The named cast for permission tests, and clients that act as them."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from core.tokens import issue_token
+from tests.factories import UserFactory
+
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+ON_REDIS = bool(os.environ.get("REDIS_URL"))
+
+needs_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL: set DATABASE_URL=postgres://…")
+needs_redis = pytest.mark.skipif(not ON_REDIS, reason="needs Redis: set REDIS_URL=redis://…")
+
+
+@pytest.fixture
+def marketer(db):
+    return UserFactory(username="marketer", first_name="Mia", last_name="Marketer", roles=["marketing"])
+
+
+@pytest.fixture
+def rep(db):
+    return UserFactory(username="rep", first_name="Sam", last_name="Seller", roles=["sales"])
+
+
+@pytest.fixture
+def other_rep(db):
+    return UserFactory(username="other_rep", first_name="Olli", last_name="Other", roles=["sales"])
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="manager", first_name="Max", last_name="Manager", roles=["managers"])
+
+
+@pytest.fixture
+def nobody(db):
+    """Signed in, but in no team."""
+    return UserFactory(username="nobody")
+
+
+def client_for(user=None, *, scopes: list[str] | None = None) -> APIClient:
+    client = APIClient()
+    if user is not None and scopes is not None:
+        secret = issue_token(user=user, name="test", scopes=scopes).secret
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    elif user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def ingest_client(marketer) -> APIClient:
+    """An API client with an ingest-only token."""
+    return client_for(marketer, scopes=["ingest"])
+
+
+@pytest.fixture
+def full_client(marketer) -> APIClient:
+    return client_for(marketer, scopes=["ingest", "read", "write"])
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import factory
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from leads.models import Campaign, Lead, Persona
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pw")
+
+    @factory.post_generation
+    def roles(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+        for name in extracted or []:
+            self.groups.add(Group.objects.get(name=name))
+
+
+class PersonaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Persona
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"persona-{n}")
+    name = factory.LazyAttribute(lambda p: p.slug.replace("-", " ").title())
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"campaign-{n}")
+    name = factory.LazyAttribute(lambda c: c.slug.replace("-", " ").title())
+    channel = "paid_search"
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    email = factory.Sequence(lambda n: f"lead{n}@example.com")
+    first_name = "Pat"
+    last_name = factory.Sequence(lambda n: f"Lead{n}")
+    company = "Acme"
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyFunction(timezone.now)
