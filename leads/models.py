@@ -221,3 +221,56 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"Note on {self.lead_id}"
+
+
+class ScoringModelStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+
+
+class ScoringModel(models.Model):
+    """One version of the jointly owned definition of a qualified lead.
+
+    A draft becomes active once approved by a marketer and by a sales rep or manager (two different
+    people); activating it retires the previous active version. Rules are stored with the version, so a
+    version never changes after activation.
+    """
+
+    version = models.PositiveIntegerField(unique=True)
+    status = models.CharField(
+        max_length=10, choices=ScoringModelStatus.choices, default=ScoringModelStatus.DRAFT
+    )
+    mql_threshold = models.PositiveIntegerField(default=60)
+    min_grade = models.CharField(max_length=1, choices=Grade.choices, default=Grade.B)
+    engagement_half_life_days = models.FloatField(default=30.0)
+    # [{"field", "operator", "value", "points", "label"}]
+    fit_rules = models.JSONField(default=list)
+    # [{"activity_type", "points", "max_per_30_days"}]
+    engagement_rules = models.JSONField(default=list)
+    # {"A": min fit, "B": min fit, "C": min fit}; below C is D
+    grade_bands = models.JSONField(default=dict)
+    note = models.CharField(max_length=500, blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by_marketing = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by_sales = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="one_active_scoring_model"
+            ),
+            models.CheckConstraint(condition=Q(engagement_half_life_days__gt=0), name="half_life_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Scoring model v{self.version} ({self.status})"
