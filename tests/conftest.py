@@ -67,3 +67,15 @@ def full_client(marketer) -> APIClient:
 @pytest.fixture
 def anonymous() -> APIClient:
     return APIClient()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI every test must run: a skip means a service or a browser is missing, so the run fails."""
+    if os.environ.get("CI") != "true":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped and session.exitstatus == 0:
+        if reporter:
+            reporter.write_line(f"CI: {skipped} test(s) skipped; every test must run in CI.", red=True)
+        session.exitstatus = 1

@@ -11,6 +11,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
@@ -18,6 +19,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def roles(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+        if create:
+            self.save()
         for name in extracted or []:
             self.groups.add(Group.objects.get(name=name))
 

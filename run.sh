@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Set up and run alignment with demo data: web server, Celery worker and Celery beat. Ctrl-C stops all three.
+# With no environment set it runs on SQLite and an embedded broker under var/; DATABASE_URL and REDIS_URL
+# switch to PostgreSQL and Redis.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/setup.sh
+install_project base
+
+export DEBUG="${DEBUG:-true}"
+PORT="${PORT:-8000}"
+HOST="${HOST:-127.0.0.1}"
+PY="$VENV/bin/python"
+
+"$PY" manage.py migrate --no-input
+"$PY" manage.py seed_demo
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "Stopping…"
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+# -B runs Celery beat inside the worker: one process for both on a single machine.
+"$VENV/bin/celery" -A alignment worker -B --loglevel=INFO --concurrency=2 &
+pids+=($!)
+"$PY" manage.py runserver "$HOST:$PORT" &
+pids+=($!)
+
+sleep 2
+cat <<MSG
+
+  alignment is running at http://$HOST:$PORT/
+  API documentation:       http://$HOST:$PORT/api/docs/
+  Log in as maria (marketing), sam or sofia (sales), max (manager); the password is "demo".
+  Press Ctrl-C to stop the web server, the worker and beat.
+
+MSG
+# Portable to macOS's bash 3.2 (no `wait -n`): stop everything when any of the processes ends.
+while true; do
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "A process stopped (pid $pid); stopping the others." >&2
+      exit 1
+    fi
+  done
+  sleep 1
+done
