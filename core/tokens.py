@@ -6,9 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from core.models import TOKEN_PREFIX, ApiToken, Scope, hash_token
+from core.roles import roles_of
+
+TOKEN_CACHE_SECONDS = 30
 
 
 class InvalidScopes(ValueError):
@@ -44,19 +48,38 @@ def issue_token(*, user: Any, name: str, scopes: Iterable[str]) -> IssuedToken:
     return IssuedToken(token=token, secret=secret)
 
 
+def _cache_key(key_hash: str) -> str:
+    return f"api-token:{key_hash}"
+
+
 def find_active_token(secret: str) -> ApiToken | None:
-    token = (
-        ApiToken.objects.select_related("user").filter(key_hash=hash_token(secret), revoked_at=None).first()
-    )
-    if token is None or not token.user.is_active:
-        return None
+    """The active token for a secret, with its user and the user's roles.
+
+    A client sends its token with every request, so the token, user and roles are cached (in Redis when
+    configured, shared by all web workers) for ``TOKEN_CACHE_SECONDS``; revoking a token drops it from the
+    cache at once, while a change of the user's groups takes effect within that time.
+    """
+    key_hash = hash_token(secret)
+    cached = cache.get(_cache_key(key_hash))
+    if cached is not None:
+        token, roles = cached
+        token.user._alignment_roles = roles
+    else:
+        token = ApiToken.objects.select_related("user").filter(key_hash=key_hash, revoked_at=None).first()
+        if token is None or not token.user.is_active:
+            return None
+        roles = roles_of(token.user)
     now = timezone.now()
     # Write last_used_at at most once a minute so a busy client does not turn every request into a write.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+        cached = None
+    if cached is None:
+        cache.set(_cache_key(key_hash), (token, roles), TOKEN_CACHE_SECONDS)
     return token
 
 
 def revoke_token(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=timezone.now())
+    cache.delete(_cache_key(token.key_hash))

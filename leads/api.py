@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -26,10 +27,56 @@ from leads.schemas import LeadIn, LeadPatch, validate_lead
 from leads.selectors import get_lead_for, leads_visible_to
 
 
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class LeadSerializer(serializers.ModelSerializer):
+    """Lead output. The declared fields describe it in the schema; ``to_representation`` builds it directly,
+    since DRF's per-instance field construction would dominate a single-lead request."""
+
     persona = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    _plain = (
+        "id",
+        "email",
+        "first_name",
+        "last_name",
+        "company",
+        "job_title",
+        "seniority",
+        "is_decision_maker",
+        "company_size",
+        "industry",
+        "country",
+        "phone",
+        "source",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "external_id",
+        "consent",
+        "attributes",
+        "score",
+        "fit_score",
+        "engagement_score",
+        "grade",
+        "stage",
+    )
+
+    def to_representation(self, lead: Lead) -> dict[str, Any]:
+        data = {name: getattr(lead, name) for name in self._plain}
+        data["persona"] = lead.persona.slug if lead.persona_id else None
+        data["campaign"] = lead.campaign.slug if lead.campaign_id else None
+        data["owner"] = lead.owner_id
+        data["sla_due_at"] = _iso(lead.sla_due_at)
+        data["created_at"] = _iso(lead.created_at)
+        data["updated_at"] = _iso(lead.updated_at)
+        return {name: data[name] for name in self.Meta.fields if name in data}
 
     class Meta:
         model = Lead
@@ -79,6 +126,9 @@ class LeadDetailSerializer(LeadSerializer):
     class Meta(LeadSerializer.Meta):
         fields = [*LeadSerializer.Meta.fields, "score_breakdown"]
         read_only_fields = fields
+
+    def to_representation(self, lead: Lead) -> dict[str, Any]:
+        return {**super().to_representation(lead), "score_breakdown": lead.score_breakdown}
 
 
 class LeadBatchIn(BaseModel):

@@ -72,7 +72,7 @@ _NEW_LEAD_DEFAULTS: dict[str, Any] = {
     "sla_due_at": None,
 }
 _ALL_COLUMNS = ("email", *_NEW_LEAD_DEFAULTS, "created_at", "updated_at")
-# SQLite caps bound parameters per statement; PostgreSQL at 65,535. Stay under both.
+# SQLite caps the bound parameters of one statement; stay under it.
 _MAX_PARAMS = 30_000
 
 
@@ -181,50 +181,92 @@ def _upsert(rows: Iterable[dict[str, Any]]) -> dict[str, tuple[int, bool]]:
         groups.setdefault(tuple(sorted(row)), []).append(row)
     outcome: dict[str, tuple[int, bool]] = {}
     for sent, group in groups.items():
-        chunk = max(1, _MAX_PARAMS // len(_ALL_COLUMNS))
-        for start in range(0, len(group), chunk):
-            outcome.update(_upsert_group(sent, group[start : start + chunk]))
+        if connection.vendor == "postgresql":
+            outcome.update(_upsert_group_postgres(sent, group))
+        else:
+            chunk = max(1, _MAX_PARAMS // len(_ALL_COLUMNS))
+            for start in range(0, len(group), chunk):
+                outcome.update(_upsert_group_sqlite(sent, group[start : start + chunk]))
     return outcome
 
 
-def _upsert_group(sent: tuple[str, ...], rows: list[dict[str, Any]]) -> dict[str, tuple[int, bool]]:
-    postgres = connection.vendor == "postgresql"
+def _conflict_clause(sent: tuple[str, ...]) -> str:
+    updates = [c for c in sent if c != "email"] + ["updated_at"]
+    return " ON CONFLICT (lower(email)) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in updates)
+
+
+# PostgreSQL array types of the columns a client writes, for ``unnest``.
+_PG_ARRAY_TYPES = {
+    "is_decision_maker": "boolean[]",
+    "consent": "boolean[]",
+    "company_size": "integer[]",
+    "persona_id": "bigint[]",
+    "campaign_id": "bigint[]",
+}
+
+
+def _upsert_group_postgres(sent: tuple[str, ...], rows: list[dict[str, Any]]) -> dict[str, tuple[int, bool]]:
+    """All rows in one statement: one array parameter per column, unnested into rows by PostgreSQL.
+
+    ``xmax = 0`` on the returned row tells an insert from an update, exactly, even under concurrency.
+    """
+    columns: dict[str, list[Any]] = {column: [] for column in WRITABLE_COLUMNS}
+    for row in rows:
+        for column, values in columns.items():
+            value = row.get(column, _NEW_LEAD_DEFAULTS.get(column))
+            values.append(json.dumps(value) if column in _JSON_COLUMNS else value)
+    unnest = ", ".join(f"%s::{_PG_ARRAY_TYPES.get(c, 'text[]')}" for c in WRITABLE_COLUMNS)
+    selected = ", ".join(f"u.{c}::jsonb" if c in _JSON_COLUMNS else f"u.{c}" for c in WRITABLE_COLUMNS)
+    fixed = [c for c in _ALL_COLUMNS if c not in WRITABLE_COLUMNS]
+    fixed_values = ", ".join(["%s::jsonb" if c in _JSON_COLUMNS else "%s" for c in fixed])
+    now = timezone.now()
+    fixed_params = [
+        now
+        if c in ("created_at", "updated_at")
+        else json.dumps(_NEW_LEAD_DEFAULTS[c])
+        if c in _JSON_COLUMNS
+        else _NEW_LEAD_DEFAULTS[c]
+        for c in fixed
+    ]
+    sql = (
+        f"INSERT INTO {Lead._meta.db_table} ({', '.join(WRITABLE_COLUMNS)}, {', '.join(fixed)}) "
+        f"SELECT {selected}, {fixed_values} FROM unnest({unnest}) AS u({', '.join(WRITABLE_COLUMNS)})"
+        + _conflict_clause(sent)
+        + " RETURNING id, email, (xmax = 0)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*fixed_params, *columns.values()])
+        return {email: (lead_id, bool(inserted)) for lead_id, email, inserted in cursor.fetchall()}
+
+
+def _upsert_group_sqlite(sent: tuple[str, ...], rows: list[dict[str, Any]]) -> dict[str, tuple[int, bool]]:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    placeholders = ", ".join("%s::jsonb" if postgres and c in _JSON_COLUMNS else "%s" for c in _ALL_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_ALL_COLUMNS))
     params: list[Any] = []
     for row in rows:
         for column in _ALL_COLUMNS:
-            if column in ("created_at", "updated_at"):
-                value = now
-            else:
-                value = row.get(column, _NEW_LEAD_DEFAULTS.get(column))
-            if column in _JSON_COLUMNS:
-                value = json.dumps(value)
-            params.append(value)
-    updates = [c for c in sent if c != "email"] + ["updated_at"]
-    table = Lead._meta.db_table
-    existing: set[str] = set()
-    if not postgres:
-        # SQLite has no xmax; its IMMEDIATE transactions serialise writers, so a look-up first is exact.
-        with connection.cursor() as cursor:
-            emails = [row["email"] for row in rows]
-            cursor.execute(
-                f"SELECT email FROM {table} WHERE lower(email) IN ({', '.join(['%s'] * len(emails))})", emails
+            value = (
+                now
+                if column in ("created_at", "updated_at")
+                else row.get(column, _NEW_LEAD_DEFAULTS.get(column))
             )
-            existing = {email for (email,) in cursor.fetchall()}
-    sql = (
-        f"INSERT INTO {table} ({', '.join(_ALL_COLUMNS)}) VALUES "
-        + ", ".join(f"({placeholders})" for _ in rows)
-        + " ON CONFLICT (lower(email)) DO UPDATE SET "
-        + ", ".join(f"{c} = EXCLUDED.{c}" for c in updates)
-        + (" RETURNING id, email, (xmax = 0)" if postgres else " RETURNING id, email")
-    )
+            params.append(json.dumps(value) if column in _JSON_COLUMNS else value)
+    table = Lead._meta.db_table
+    emails = [row["email"] for row in rows]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = cursor.fetchall()
-    if postgres:
-        return {email: (lead_id, bool(inserted)) for lead_id, email, inserted in returned}
-    return {email: (lead_id, email not in existing) for lead_id, email in returned}
+        # SQLite has no xmax; its IMMEDIATE transactions serialise writers, so a look-up first is exact.
+        cursor.execute(
+            f"SELECT email FROM {table} WHERE lower(email) IN ({', '.join(['%s'] * len(emails))})", emails
+        )
+        existing = {email for (email,) in cursor.fetchall()}
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(_ALL_COLUMNS)}) VALUES "
+            + ", ".join(f"({placeholders})" for _ in rows)
+            + _conflict_clause(sent)
+            + " RETURNING id, email",
+            params,
+        )
+        return {email: (lead_id, email not in existing) for lead_id, email in cursor.fetchall()}
 
 
 class InvalidLeadField(Exception):

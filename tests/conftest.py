@@ -79,3 +79,13 @@ def pytest_sessionfinish(session, exitstatus):
         if reporter:
             reporter.write_line(f"CI: {skipped} test(s) skipped; every test must run in CI.", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached tokens and throttle counters never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
