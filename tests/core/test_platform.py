@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.test import override_settings
+from openapi_spec_validator import validate
+
+from core.models import ApiToken, hash_token
+from core.queue import enqueue
+from core.tasks import purge_idempotency_keys_task
+from tests.conftest import client_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_naming_the_broker_when_it_is_down(client, settings):
+    from celery import current_app
+
+    original = current_app.conf.broker_url
+    current_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get("/healthz")
+    finally:
+        current_app.conf.broker_url = original
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "broker": "down"}
+
+
+def test_queueing_with_the_broker_down_returns_false_quickly_instead_of_failing():
+    from celery import current_app
+
+    original = current_app.conf.broker_url
+    current_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        assert enqueue(purge_idempotency_keys_task) is False
+    finally:
+        current_app.conf.broker_url = original
+
+
+@pytest.mark.django_db
+def test_leads_are_accepted_and_stored_while_the_broker_is_down(full_client):
+    from celery import current_app
+
+    from leads.models import Lead
+
+    original = current_app.conf.broker_url
+    current_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = full_client.post("/api/v1/leads/", {"email": "down@example.com"}, format="json")
+    finally:
+        current_app.conf.broker_url = original
+    assert response.status_code == 201
+    assert Lead.objects.filter(email="down@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_create_api_token_prints_the_token_alone_on_its_last_line(marketer):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("create_api_token", "--user", "marketer", "--scopes", "ingest,read", stdout=out, stderr=err)
+    secret = out.getvalue().strip().splitlines()[-1]
+    token = ApiToken.objects.get()
+    assert token.key_hash == hash_token(secret)
+    assert token.scopes == ["ingest", "read"]
+    assert secret not in err.getvalue()
+
+
+@pytest.mark.django_db
+def test_create_api_token_refuses_unknown_scopes(marketer):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="unknown scopes: admin"):
+        call_command("create_api_token", "--user", "marketer", "--scopes", "ingest,admin")
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_generates_without_warnings_and_validates(tmp_path):
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    validate(schema)
+    paths = schema["paths"]
+    assert {"/api/v1/leads/", "/api/v1/leads/batch/", "/api/v1/leads/{id}/"} <= set(paths)
+    assert "bearerAuth" in schema["components"]["securitySchemes"]
+
+
+@pytest.mark.django_db
+def test_the_schema_and_the_docs_are_served_with_local_assets(client, marketer):
+    client.force_login(marketer)
+    assert client.get("/api/schema/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+
+
+@pytest.mark.django_db
+def test_api_errors_outside_views_are_problem_json(full_client):
+    response = full_client.get("/api/v1/no-such-endpoint/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.django_db
+def test_a_method_that_is_not_allowed_is_a_405(full_client):
+    response = full_client.delete("/api/v1/leads/")
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.django_db
+def test_pages_send_a_content_security_policy_without_inline_scripts(client, marketer):
+    client.force_login(marketer)
+    response = client.get("/leads/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+
+
+def test_production_settings_need_a_secret_key():
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "alignment.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_a_bad_boolean_in_the_environment_fails_loudly(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from alignment.env import env_bool
+
+    monkeypatch.setenv("DEBUG", "yes please")
+    with pytest.raises(ImproperlyConfigured, match="DEBUG must be true or false"):
+        env_bool("DEBUG", False)
+
+
+def test_production_settings_pass_the_deploy_checks():
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DEBUG": "false",
+        "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+        "ALLOWED_HOSTS": "alignment.example.com",
+        "VAR_DIR": "/tmp/alignment-deploy-check",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+def test_expired_idempotency_keys_are_purged(full_client, time_machine):
+    from core.models import IdempotencyKey
+
+    time_machine.move_to("2026-03-01T00:00:00Z")
+    full_client.post("/api/v1/leads/", {"email": "a@example.com"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    time_machine.move_to("2026-03-02T00:00:01Z")
+    assert purge_idempotency_keys_task() == 1
+    assert not IdempotencyKey.objects.exists()
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=False)
+def test_an_unexpected_error_in_a_view_is_problem_json_and_releases_the_idempotency_key(marketer, monkeypatch):
+    from core.models import IdempotencyKey
+
+    def boom(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("leads.api.upsert_leads", boom)
+    client = client_for(marketer, scopes=["ingest"])
+    client.raise_request_exception = False
+    response = client.post("/api/v1/leads/", {"email": "a@example.com"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/problem+json"
+    assert not IdempotencyKey.objects.exists()
