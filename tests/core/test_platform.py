@@ -106,7 +106,8 @@ def test_the_schema_and_the_docs_are_served_with_local_assets(client, marketer):
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "swagger-ui" in html
-    assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+    assert "cdn" not in html.lower()
+    assert "unpkg" not in html.lower()
 
 
 @pytest.mark.django_db
@@ -135,7 +136,11 @@ def test_pages_send_a_content_security_policy_without_inline_scripts(client, mar
 def test_production_settings_need_a_secret_key():
     env = {"PATH": "/usr/bin:/bin", "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "alignment.settings"}
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
@@ -151,17 +156,20 @@ def test_a_bad_boolean_in_the_environment_fails_loudly(monkeypatch):
         env_bool("DEBUG", False)
 
 
-def test_production_settings_pass_the_deploy_checks():
+def test_production_settings_pass_the_deploy_checks(tmp_path):
     env = {
         "PATH": "/usr/bin:/bin",
         "DEBUG": "false",
         "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
         "ALLOWED_HOSTS": "alignment.example.com",
-        "VAR_DIR": "/tmp/alignment-deploy-check",
+        "VAR_DIR": str(tmp_path),
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
 
@@ -179,7 +187,9 @@ def test_expired_idempotency_keys_are_purged(full_client, time_machine):
 
 @pytest.mark.django_db
 @override_settings(DEBUG=False)
-def test_an_unexpected_error_in_a_view_is_problem_json_and_releases_the_idempotency_key(marketer, monkeypatch):
+def test_an_unexpected_error_in_a_view_is_problem_json_and_releases_the_idempotency_key(
+    marketer, monkeypatch
+):
     from core.models import IdempotencyKey
 
     def boom(**kwargs):
@@ -188,7 +198,9 @@ def test_an_unexpected_error_in_a_view_is_problem_json_and_releases_the_idempote
     monkeypatch.setattr("leads.api.upsert_leads", boom)
     client = client_for(marketer, scopes=["ingest"])
     client.raise_request_exception = False
-    response = client.post("/api/v1/leads/", {"email": "a@example.com"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    response = client.post(
+        "/api/v1/leads/", {"email": "a@example.com"}, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+    )
     assert response.status_code == 500
     assert response["Content-Type"] == "application/problem+json"
     assert not IdempotencyKey.objects.exists()
