@@ -22,7 +22,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             self.save()
         for name in extracted or []:
-            self.groups.add(Group.objects.get(name=name))
+            self.groups.add(Group.objects.get_or_create(name=name)[0])
 
 
 class PersonaFactory(factory.django.DjangoModelFactory):

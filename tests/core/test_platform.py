@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,28 +42,33 @@ def test_healthz_is_503_naming_the_broker_when_it_is_down(client, settings):
 
 
 def test_queueing_with_the_broker_down_returns_false_quickly_instead_of_failing():
-    from celery import current_app
+    from celery import Celery
 
-    original = current_app.conf.broker_url
-    current_app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        assert enqueue(purge_idempotency_keys_task) is False
-    finally:
-        current_app.conf.broker_url = original
+    unreachable = Celery("down", broker="redis://127.0.0.1:1/0", set_as_current=False)
+    unreachable.conf.broker_connection_timeout = 1
+
+    @unreachable.task(name="tests.nothing")
+    def nothing() -> None:
+        pass
+
+    started = time.monotonic()
+    assert enqueue(nothing) is False
+    assert time.monotonic() - started < 5
 
 
 @pytest.mark.django_db
-def test_leads_are_accepted_and_stored_while_the_broker_is_down(full_client):
-    from celery import current_app
+def test_leads_are_accepted_and_stored_while_the_broker_is_down(full_client, monkeypatch):
+    from celery.app.task import Task
+    from kombu.exceptions import OperationalError
 
     from leads.models import Lead
 
-    original = current_app.conf.broker_url
-    current_app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        response = full_client.post("/api/v1/leads/", {"email": "down@example.com"}, format="json")
-    finally:
-        current_app.conf.broker_url = original
+    def broker_down(self, *args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(Task, "apply_async", broker_down)
+    with_activity = {"email": "down@example.com", "first_name": "Dana"}
+    response = full_client.post("/api/v1/leads/", with_activity, format="json")
     assert response.status_code == 201
     assert Lead.objects.filter(email="down@example.com").exists()
 
