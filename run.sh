@@ -19,11 +19,12 @@ pids=()
 stop() {
   trap - INT TERM EXIT
   echo
-  echo "Stopping…"
+  echo "Stopping the web server, the worker and beat…"
   kill "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 130' INT TERM
+trap stop EXIT
 
 # -B runs Celery beat inside the worker: one process for both on a single machine.
 "$VENV/bin/celery" -A alignment worker -B --loglevel=INFO --concurrency=2 &
