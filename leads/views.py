@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
+from django_countries import countries
 
 from core.csv_export import csv_response, wants_csv
 from core.keyset import paginate
@@ -168,6 +169,7 @@ def _detail_context(request: HttpRequest, lead: Lead, note_form: NoteForm) -> di
     return {
         "lead": lead,
         "stage_name": dict(stage_choices()).get(lead.stage, lead.stage),
+        "country_name": countries.name(lead.country) if lead.country else "",
         "breakdown": [line for line in lead.score_breakdown or [] if isinstance(line, dict)],
         "panels": lead_panels(lead=lead, user=request.user),
         "notes": Note.objects.filter(lead=lead).select_related("author")[:RECENT_NOTES],
