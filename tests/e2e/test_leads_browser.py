@@ -5,12 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from core.roles import ROLES
 from tests.e2e.conftest import screenshot
 from tests.factories import CampaignFactory, LeadFactory, PersonaFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def roles(transactional_db):
+    """A live-server test empties the tables after each test, the groups made by a migration included."""
+    for name in ROLES:
+        Group.objects.get_or_create(name=name)
 
 
 def seed_pipeline(rep):
