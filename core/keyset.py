@@ -80,10 +80,16 @@ def decode_cursor(token: str | None) -> Cursor | None:
 
 
 def _after(key: str, descending: bool, cursor: Cursor, *, reverse: bool) -> Q:
-    """Rows strictly after the cursor in the page order (or before it, when ``reverse``)."""
+    """Rows strictly after the cursor in the page order (or before it, when ``reverse``).
+
+    TRICKY: written as ``key <= v AND (key < v OR id < i)`` rather than the plain OR, so that the first
+    term bounds an index range scan on ``(key, id)`` and deep pages cost no more than the first one.
+    """
     later = descending != reverse  # "after" means smaller values in a descending order
     op = "lt" if later else "gt"
-    return Q(**{f"{key}__{op}": cursor.value}) | Q(**{key: cursor.value, f"id__{op}": cursor.id})
+    return Q(**{f"{key}__{op}e": cursor.value}) & (
+        Q(**{f"{key}__{op}": cursor.value}) | Q(**{f"id__{op}": cursor.id})
+    )
 
 
 def paginate(
