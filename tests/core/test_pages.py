@@ -239,3 +239,12 @@ def test_audit_csv_downloads_the_filtered_events_escaped(client, manager, rep):
 def test_an_htmx_request_gets_only_the_audit_results(client, manager):
     response = signed_in(client, manager).get("/audit/", headers={"HX-Request": "true"})
     assert response.content.decode().lstrip().startswith('<section id="results"')
+
+
+def test_a_server_error_page_fits_the_layout_without_needing_the_database(rf):
+    from core.errors_pages import server_error
+
+    response = server_error(rf.get("/leads/"))
+    assert response.status_code == 500
+    assert b"Something went wrong on our side" in response.content
+    assert b'class="topbar"' in response.content
