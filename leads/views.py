@@ -85,7 +85,7 @@ class NoteForm(forms.Form):
         return body
 
 
-def _filter_options() -> dict[str, Any]:
+def _filter_options(stages: list[tuple[str, str]]) -> dict[str, Any]:
     """The choices of the filter form: a few small tables, one query each, whatever the number of leads."""
     owners = (
         get_user_model()
@@ -95,7 +95,7 @@ def _filter_options() -> dict[str, Any]:
         .only("id", "username", "first_name", "last_name")
     )
     return {
-        "stages": stage_choices(),
+        "stages": stages,
         "owners": list(owners),
         "personas": list(Persona.objects.only("slug", "name")),
         "campaigns": list(Campaign.objects.only("slug", "name")),
@@ -137,12 +137,12 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             cursor=request.GET.get("cursor"),
             page_size=PAGE_SIZE,
         )
-    stage_names = dict(stage_choices())
+    stages = stage_choices()
+    stage_names = dict(stages)
     leads = page.rows if page else []
     for lead in leads:
         lead.stage_name = stage_names.get(lead.stage, lead.stage)
     context = {
-        "filter": lead_filter,
         "errors": lead_filter.errors,
         "page": page,
         "leads": leads,
@@ -152,7 +152,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     if partial:
         response = render(request, "leads/_results.html", context)
     else:
-        context.update(_filter_options())
+        context.update(_filter_options(stages))
         response = render(request, "leads/list.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
