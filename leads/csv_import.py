@@ -8,6 +8,7 @@ rows that failed, so a page can poll the progress and offer the error report.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.audit import record
-from core.queue import enqueue_on_commit
+from core.queue import enqueue, enqueue_on_commit
 from leads.ingest import upsert_leads
 from leads.models import CsvImport, CsvImportStatus
 
@@ -26,6 +27,8 @@ BATCH_SIZE = 1000
 MAX_COLUMNS = 100
 MAX_ROWS = 200_000
 MAX_STORED_ERRORS = 10_000
+# Batches commit every second or so; ten quiet minutes mean the task was lost or its worker died.
+STALLED_AFTER = dt.timedelta(minutes=10)
 IGNORE = ""
 
 # Lead fields a CSV column may fill, with the labels the mapping form shows.
@@ -180,7 +183,7 @@ def confirm_mapping(*, job: CsvImport, mapping: dict[str, str], actor: Any) -> C
         raise MappingError(f"Each lead field can take one column only: {', '.join(twice)}.")
     with transaction.atomic():
         updated = CsvImport.objects.filter(pk=job.pk, status=CsvImportStatus.MAPPING).update(
-            mapping=chosen, status=CsvImportStatus.QUEUED
+            mapping=chosen, status=CsvImportStatus.QUEUED, progress_at=timezone.now()
         )
         if updated != 1:
             raise MappingError("This import has already started.")
@@ -232,7 +235,7 @@ def run_import(*, job_id: int) -> CsvImport | None:
     now = timezone.now()
     claimed = CsvImport.objects.filter(
         pk=job_id, status__in=[CsvImportStatus.QUEUED, CsvImportStatus.RUNNING]
-    ).update(status=CsvImportStatus.RUNNING, started_at=now)
+    ).update(status=CsvImportStatus.RUNNING, started_at=now, progress_at=now)
     if claimed != 1:
         return None
     job = CsvImport.objects.get(pk=job_id)
@@ -277,7 +280,23 @@ def _import_batch(job: CsvImport, batch: list[tuple[int, dict[str, str]]], *, st
             updated_count=F("updated_count") + result.updated,
             error_count=F("error_count") + result.errors,
             errors=locked.errors + failures[: max(room, 0)],
+            progress_at=timezone.now(),
         )
+
+
+def resume_stalled_imports(*, stalled_for: dt.timedelta = STALLED_AFTER) -> list[int]:
+    """Queue again the imports that made no progress for a while (a lost message, a killed worker)."""
+    from leads.tasks import import_csv_task  # TRICKY: tasks imports this module
+
+    cutoff = timezone.now() - stalled_for
+    stalled = list(
+        CsvImport.objects.filter(
+            status__in=[CsvImportStatus.QUEUED, CsvImportStatus.RUNNING], progress_at__lt=cutoff
+        ).values_list("pk", flat=True)[:100]
+    )
+    for job_id in stalled:
+        enqueue(import_csv_task, job_id)
+    return stalled
 
 
 def fail_import(*, job_id: int, reason: str) -> None:

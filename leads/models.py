@@ -310,6 +310,8 @@ class CsvImport(models.Model):
     errors = models.JSONField(default=list, blank=True)
     failure = models.CharField(max_length=500, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When the import was queued or last committed a batch: a sweep re-queues imports stalled past a limit.
+    progress_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -317,6 +319,13 @@ class CsvImport(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(processed_rows__lte=models.F("total_rows")), name="csv_import_progress_in_range"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["progress_at"],
+                condition=Q(status__in=["queued", "running"]),
+                name="csv_import_active_idx",
             ),
         ]
 

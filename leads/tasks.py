@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from leads.csv_import import fail_import, run_import
+from leads.csv_import import fail_import, resume_stalled_imports, run_import
 
 logger = logging.getLogger(__name__)
 
@@ -20,3 +20,9 @@ def import_csv_task(self, import_id: int) -> None:
     except Exception as exc:
         logger.exception("CSV import %s failed", import_id)
         fail_import(job_id=import_id, reason=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task
+def resume_stalled_imports_task() -> int:
+    """Periodic sweep: an import whose message was lost or whose worker died is queued again."""
+    return len(resume_stalled_imports())

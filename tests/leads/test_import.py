@@ -12,7 +12,7 @@ from core.models import AuditEvent
 from leads import csv_import
 from leads.csv_import import run_import
 from leads.models import CsvImport, Lead
-from leads.tasks import import_csv_task
+from leads.tasks import import_csv_task, resume_stalled_imports_task
 from tests.factories import LeadFactory, PersonaFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -277,3 +277,23 @@ def test_a_second_run_that_falls_behind_stops_instead_of_counting_twice(marketer
     job.refresh_from_db()
     assert (job.processed_rows, job.created_count, job.status) == (2, 0, "running")
     assert calls == [0]
+
+
+def test_the_sweep_queues_again_only_imports_that_stalled(marketer, queued):
+    import datetime as dt
+
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC), tick=False):
+        stalled = make_job(marketer, "email\na@example.com\n")
+        CsvImport.objects.filter(pk=stalled.pk).update(
+            progress_at=dt.datetime(2026, 11, 1, 8, 45, tzinfo=dt.UTC)
+        )
+        fresh = make_job(marketer, "email\nb@example.com\n", status="running")
+        CsvImport.objects.filter(pk=fresh.pk).update(
+            progress_at=dt.datetime(2026, 11, 1, 8, 55, tzinfo=dt.UTC)
+        )
+        done = make_job(marketer, "email\nc@example.com\n", status="done")
+        CsvImport.objects.filter(pk=done.pk).update(progress_at=dt.datetime(2026, 11, 1, 7, 0, tzinfo=dt.UTC))
+        assert resume_stalled_imports_task() == 1
+    assert queued == [(stalled.pk,)]
