@@ -146,6 +146,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "core.tasks.purge_idempotency_keys_task",
         "schedule": crontab(minute=17),
     },
+    # A CSV import whose message was lost or whose worker died is queued again.
+    "resume-stalled-csv-imports": {
+        "task": "leads.tasks.resume_stalled_imports_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(router.urls)),
     path("leads/", include("leads.urls")),
+    path("import/", include("leads.import_urls")),
     path("", include("core.urls")),
 ]
 

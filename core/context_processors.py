@@ -15,7 +15,7 @@ NAVIGATION = [
     ("funnel:feedback", "Feedback", (MARKETING, MANAGERS)),
     ("leads:scoring", "Scoring", ROLES),
     ("goals", "Goals", ROLES),
-    ("leads:import", "Import", (MARKETING, MANAGERS)),
+    ("imports:start", "Import", (MARKETING, MANAGERS)),
     ("core:audit", "Audit", (MANAGERS,)),
 ]
 

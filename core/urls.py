@@ -9,4 +9,5 @@ app_name = "core"
 urlpatterns = [
     path("settings/tokens/", views.tokens, name="tokens"),
     path("settings/tokens/<int:token_id>/revoke/", views.revoke, name="revoke-token"),
+    path("audit/", views.audit, name="audit"),
 ]

@@ -1,16 +1,32 @@
 from __future__ import annotations
 
+import datetime as dt
+import json
+from typing import Any
+
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.audit_trail import audit_events
+from core.csv_export import csv_response, wants_csv
 from core.health import check_broker, check_database
+from core.keyset import paginate
 from core.models import ApiToken, Scope
+from core.pages import role_required
+from core.roles import MANAGERS
 from core.tokens import issue_token, revoke_token
+
+AUDIT_PAGE_SIZE = 50
+_FIRST_DAY = dt.date(2000, 1, 1)
+_LAST_DAY = dt.date(2999, 12, 31)
 
 
 class TokenForm(forms.Form):
@@ -18,6 +34,35 @@ class TokenForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         choices=Scope.choices, widget=forms.CheckboxSelectMultiple, initial=[Scope.INGEST]
     )
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(max_length=64, required=False, label="Action starts with")
+    actor = forms.ModelChoiceField(queryset=None, required=False, empty_label="Anyone")
+    since = forms.DateField(
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[MinValueValidator(_FIRST_DAY), MaxValueValidator(_LAST_DAY)],
+    )
+    until = forms.DateField(
+        required=False,
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[MinValueValidator(_FIRST_DAY), MaxValueValidator(_LAST_DAY)],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].queryset = get_user_model().objects.order_by("username")
+        self.fields["actor"].label_from_instance = lambda user: user.get_full_name() or user.username
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            raise ValidationError("“From” must not be after “To”.")
+        return cleaned
 
 
 @never_cache
@@ -32,32 +77,76 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(checks, status=status)
 
 
-@login_required
+@never_cache  # the page may carry a new secret: never keep it in a cache
+@role_required()
+@require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
     """The user's own API tokens: create (the secret is shown once), see scopes and last use, revoke."""
-    created_secret = None
+    created = None
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        issued = issue_token(
+        created = issue_token(
             user=request.user, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"]
         )
-        created_secret = issued.secret
         form = TokenForm()
     return render(
         request,
         "core/tokens.html",
         {
             "form": form,
-            "created_secret": created_secret,
+            "created": created,
             "tokens": ApiToken.objects.filter(user=request.user),
         },
+        status=400 if request.method == "POST" and created is None else 200,
     )
 
 
-@login_required
+@role_required()
 @require_POST
 def revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     revoke_token(token=token)
-    messages.success(request, f"Token “{token.name}” was revoked.")
+    messages.success(request, f"Token “{token.name}” was revoked; clients using it now get 401.")
     return redirect("core:tokens")
+
+
+def _audit_csv(events: Any) -> HttpResponse:
+    rows = (
+        [
+            event.at.isoformat(),
+            event.actor.username if event.actor else "",
+            event.action,
+            event.object_type,
+            event.object_id,
+            json.dumps(event.data, sort_keys=True, ensure_ascii=False) if event.data else "",
+        ]
+        for event in events.order_by("-at", "-id").iterator(chunk_size=2000)
+    )
+    return csv_response("audit.csv", ["at", "actor", "action", "object_type", "object_id", "data"], rows)
+
+
+@role_required(MANAGERS)
+@require_GET
+def audit(request: HttpRequest) -> HttpResponse:
+    """The audit trail for managers: filter by action, actor and days; keyset pages; CSV download."""
+    form = AuditFilterForm(request.GET)
+    valid = form.is_valid()
+    page = None
+    if valid:
+        events = audit_events(
+            action=form.cleaned_data["action"].strip(),
+            actor_id=form.cleaned_data["actor"].pk if form.cleaned_data["actor"] else None,
+            since=form.cleaned_data["since"],
+            until=form.cleaned_data["until"],
+        )
+        if wants_csv(request):
+            return _audit_csv(events)
+        page = paginate(
+            events, key="at", descending=True, cursor=request.GET.get("cursor"), page_size=AUDIT_PAGE_SIZE
+        )
+    context = {"form": form, "page": page, "events": page.rows if page else []}
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "core/_audit_results.html" if partial else "core/audit.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from leads.models import Activity, Campaign, CampaignCost, Lead, Market, Note, Persona
+from leads.models import Activity, Campaign, CampaignCost, CsvImport, Lead, Market, Note, Persona
 
 
 @admin.register(Persona)
@@ -77,3 +77,19 @@ class ActivityAdmin(admin.ModelAdmin):
 class NoteAdmin(admin.ModelAdmin):
     list_display = ["lead", "author", "created_at"]
     raw_id_fields = ["lead"]
+
+
+@admin.register(CsvImport)
+class CsvImportAdmin(admin.ModelAdmin):
+    list_display = [
+        "file_name",
+        "created_by",
+        "status",
+        "total_rows",
+        "processed_rows",
+        "error_count",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    exclude = ["content"]
+    readonly_fields = ["headers", "errors"]

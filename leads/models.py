@@ -274,3 +274,68 @@ class ScoringModel(models.Model):
 
     def __str__(self) -> str:
         return f"Scoring model v{self.version} ({self.status})"
+
+
+class CsvImportStatus(models.TextChoices):
+    MAPPING = "mapping", "Waiting for column mapping"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class CsvImport(models.Model):
+    """One CSV upload: its text, how its columns map to lead fields, and how far the import has got.
+
+    The file is kept in the database (not on a web server's disk) so any worker can run the import, and a
+    worker that dies half-way resumes after ``processed_rows``.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="csv_imports"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255)
+    content = models.TextField()
+    headers = models.JSONField(default=list)
+    # {column index (as text): lead field}
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=CsvImportStatus.choices, default=CsvImportStatus.MAPPING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    # [{"row": line number in the file, "email": str, "errors": {field: [message]}}], capped
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # When the import was queued or last committed a batch: a sweep re-queues imports stalled past a limit.
+    progress_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(processed_rows__lte=models.F("total_rows")), name="csv_import_progress_in_range"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["progress_at"],
+                condition=Q(status__in=["queued", "running"]),
+                name="csv_import_active_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total_rows else round(100 * self.processed_rows / self.total_rows)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (CsvImportStatus.QUEUED, CsvImportStatus.RUNNING)

@@ -1,0 +1,313 @@
+"""CSV import of leads: upload, map columns to lead fields, import in batches through the upsert.
+
+The upload is stored with its job (``CsvImport``); a Celery task imports it ``BATCH_SIZE`` rows at a time
+through ``leads.ingest.upsert_leads`` (set-based, one transaction per batch), recording progress and the
+rows that failed, so a page can poll the progress and offer the error report.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.audit import record
+from core.queue import enqueue, enqueue_on_commit
+from leads.ingest import upsert_leads
+from leads.models import CsvImport, CsvImportStatus
+
+BATCH_SIZE = 1000
+MAX_COLUMNS = 100
+MAX_ROWS = 200_000
+MAX_STORED_ERRORS = 10_000
+# Batches commit every second or so; ten quiet minutes mean the task was lost or its worker died.
+STALLED_AFTER = dt.timedelta(minutes=10)
+IGNORE = ""
+
+# Lead fields a CSV column may fill, with the labels the mapping form shows.
+IMPORTABLE_FIELDS: list[tuple[str, str]] = [
+    ("email", "E-mail"),
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("company", "Company"),
+    ("job_title", "Job title"),
+    ("seniority", "Seniority"),
+    ("is_decision_maker", "Decision maker"),
+    ("company_size", "Company size"),
+    ("industry", "Industry"),
+    ("country", "Country"),
+    ("phone", "Phone"),
+    ("persona", "Persona (slug)"),
+    ("campaign", "Campaign (slug)"),
+    ("source", "Source"),
+    ("utm_source", "UTM source"),
+    ("utm_medium", "UTM medium"),
+    ("utm_campaign", "UTM campaign"),
+    ("external_id", "External id"),
+    ("consent", "Consent"),
+]
+_FIELD_NAMES = {name for name, _ in IMPORTABLE_FIELDS}
+# Header spellings seen in exports from common tools, after normalising (lower case, letters and digits).
+_ALIASES = {
+    "emailaddress": "email",
+    "mail": "email",
+    "firstname": "first_name",
+    "givenname": "first_name",
+    "lastname": "last_name",
+    "surname": "last_name",
+    "familyname": "last_name",
+    "companyname": "company",
+    "organisation": "company",
+    "organization": "company",
+    "account": "company",
+    "title": "job_title",
+    "jobtitle": "job_title",
+    "position": "job_title",
+    "decisionmaker": "is_decision_maker",
+    "isdecisionmaker": "is_decision_maker",
+    "employees": "company_size",
+    "companysize": "company_size",
+    "numberofemployees": "company_size",
+    "countrycode": "country",
+    "phonenumber": "phone",
+    "telephone": "phone",
+    "mobile": "phone",
+    "utmsource": "utm_source",
+    "utmmedium": "utm_medium",
+    "utmcampaign": "utm_campaign",
+    "externalid": "external_id",
+    "crmid": "external_id",
+    "id": "external_id",
+}
+
+
+class ImportFileError(ValueError):
+    """The upload cannot be imported at all (not text, no header, too large…)."""
+
+
+class MappingError(ValueError):
+    pass
+
+
+def decode_upload(raw: bytes) -> str:
+    """Text of an uploaded file: UTF-8 (with or without BOM), else Windows-1252 as spreadsheets write it."""
+    if b"\x00" in raw:
+        raise ImportFileError("This is not a CSV text file.")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError:
+            raise ImportFileError("The file is neither UTF-8 nor Windows-1252 text.") from None
+
+
+def _reader(content: str) -> Iterator[list[str]]:
+    try:
+        dialect: Any = csv.Sniffer().sniff(content[:8192], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return csv.reader(io.StringIO(content, newline=""), dialect)
+
+
+def _normalise(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.lower())
+
+
+def guess_mapping(headers: list[str]) -> dict[str, str]:
+    """A first mapping from the header names; each lead field is used at most once."""
+    by_name = {_normalise(name.replace("_", "")): name for name in _FIELD_NAMES}
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for index, header in enumerate(headers):
+        key = _normalise(header)
+        field = by_name.get(key) or _ALIASES.get(key)
+        if field and field not in used:
+            mapping[str(index)] = field
+            used.add(field)
+    return mapping
+
+
+def start_import(*, user: Any, file_name: str, raw: bytes) -> CsvImport:
+    """Store an upload and read its header; the import starts once the user confirms the mapping."""
+    content = decode_upload(raw)
+    rows = _reader(content)
+    try:
+        headers = next(rows)
+        total = sum(1 for row in rows if any(cell.strip() for cell in row))
+    except StopIteration:
+        raise ImportFileError("The file is empty.") from None
+    except csv.Error as exc:
+        raise ImportFileError(f"The file is not valid CSV: {exc}.") from None
+    headers = [header.strip()[:100] for header in headers]
+    if not any(headers):
+        raise ImportFileError("The first line must name the columns.")
+    if len(headers) > MAX_COLUMNS:
+        raise ImportFileError(f"The file has more than {MAX_COLUMNS} columns.")
+    if total == 0:
+        raise ImportFileError("The file has a header but no rows.")
+    if total > MAX_ROWS:
+        raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows; split it.")
+    return CsvImport.objects.create(
+        created_by=user,
+        file_name=file_name[:255] or "upload.csv",
+        content=content,
+        headers=headers,
+        mapping=guess_mapping(headers),
+        total_rows=total,
+    )
+
+
+def confirm_mapping(*, job: CsvImport, mapping: dict[str, str], actor: Any) -> CsvImport:
+    """Check the mapping (e-mail mapped, no field twice) and queue the import."""
+    from leads.tasks import import_csv_task  # TRICKY: tasks imports this module
+
+    chosen = {str(index): field for index, field in mapping.items() if field != IGNORE}
+    unknown = sorted(set(chosen.values()) - _FIELD_NAMES)
+    if unknown:
+        raise MappingError(f"Unknown lead fields: {', '.join(unknown)}.")
+    if any(not index.isdigit() or int(index) >= len(job.headers) for index in chosen):
+        raise MappingError("The mapping names a column the file does not have.")
+    if "email" not in chosen.values():
+        raise MappingError("Map one column to E-mail: leads are matched by e-mail.")
+    fields = list(chosen.values())
+    twice = sorted({field for field in fields if fields.count(field) > 1})
+    if twice:
+        raise MappingError(f"Each lead field can take one column only: {', '.join(twice)}.")
+    with transaction.atomic():
+        updated = CsvImport.objects.filter(pk=job.pk, status=CsvImportStatus.MAPPING).update(
+            mapping=chosen, status=CsvImportStatus.QUEUED, progress_at=timezone.now()
+        )
+        if updated != 1:
+            raise MappingError("This import has already started.")
+        record(actor=actor, action="lead.import_started", obj=job, data={"file": job.file_name})
+        enqueue_on_commit(import_csv_task, job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def _items(job: CsvImport) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, lead item) for each non-blank row; blank cells are left out so absent fields stay."""
+    mapping = {int(index): field for index, field in job.mapping.items()}
+    rows = _reader(job.content)
+    next(rows, None)
+    for row in rows:
+        if not any(cell.strip() for cell in row):
+            continue
+        item = {
+            field: row[index].strip()
+            for index, field in mapping.items()
+            if index < len(row) and row[index].strip()
+        }
+        yield rows.line_num, item  # type: ignore[attr-defined]
+
+
+def sample_columns(job: CsvImport, *, rows: int) -> list[list[str]]:
+    """The first few values of each column, to help choose the mapping."""
+    reader = _reader(job.content[:65536])
+    next(reader, None)
+    found: list[list[str]] = []
+    for row in reader:
+        if len(found) == rows:
+            break
+        if any(cell.strip() for cell in row):
+            found.append(row)
+    return [[row[i] if i < len(row) else "" for row in found] for i in range(len(job.headers))]
+
+
+class _Overtaken(Exception):
+    """Another run of the same import committed this batch first."""
+
+
+def run_import(*, job_id: int) -> CsvImport | None:
+    """Import the rows not yet processed, one batch per transaction. Safe to run again after a crash.
+
+    A redelivered task may run while the first is still going; each batch checks, under a row lock on the
+    job, that it starts where the committed progress ends, so only one run advances and none counts twice.
+    """
+    now = timezone.now()
+    claimed = CsvImport.objects.filter(
+        pk=job_id, status__in=[CsvImportStatus.QUEUED, CsvImportStatus.RUNNING]
+    ).update(status=CsvImportStatus.RUNNING, started_at=now, progress_at=now)
+    if claimed != 1:
+        return None
+    job = CsvImport.objects.get(pk=job_id)
+    done = job.processed_rows
+    batch: list[tuple[int, dict[str, str]]] = []
+    position = 0
+    try:
+        for line, item in _items(job):
+            position += 1
+            if position <= done:
+                continue
+            batch.append((line, item))
+            if len(batch) == BATCH_SIZE:
+                _import_batch(job, batch, start=position - len(batch))
+                batch = []
+        if batch:
+            _import_batch(job, batch, start=position - len(batch))
+    except _Overtaken:
+        return None
+    CsvImport.objects.filter(pk=job_id, status=CsvImportStatus.RUNNING).update(
+        status=CsvImportStatus.DONE, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _import_batch(job: CsvImport, batch: list[tuple[int, dict[str, str]]], *, start: int) -> None:
+    with transaction.atomic():
+        locked = CsvImport.objects.select_for_update().only("processed_rows", "errors").get(pk=job.pk)
+        if locked.processed_rows != start:
+            raise _Overtaken
+        result = upsert_leads(items=[item for _, item in batch])
+        failures = [
+            {"row": line, "email": item.get("email", ""), "errors": outcome.errors}
+            for (line, item), outcome in zip(batch, result.results, strict=True)
+            if outcome.status == "error"
+        ]
+        room = MAX_STORED_ERRORS - len(locked.errors)
+        CsvImport.objects.filter(pk=job.pk).update(
+            processed_rows=F("processed_rows") + len(batch),
+            created_count=F("created_count") + result.created,
+            updated_count=F("updated_count") + result.updated,
+            error_count=F("error_count") + result.errors,
+            errors=locked.errors + failures[: max(room, 0)],
+            progress_at=timezone.now(),
+        )
+
+
+def resume_stalled_imports(*, stalled_for: dt.timedelta = STALLED_AFTER) -> list[int]:
+    """Queue again the imports that made no progress for a while (a lost message, a killed worker)."""
+    from leads.tasks import import_csv_task  # TRICKY: tasks imports this module
+
+    cutoff = timezone.now() - stalled_for
+    stalled = list(
+        CsvImport.objects.filter(
+            status__in=[CsvImportStatus.QUEUED, CsvImportStatus.RUNNING], progress_at__lt=cutoff
+        ).values_list("pk", flat=True)[:100]
+    )
+    for job_id in stalled:
+        enqueue(import_csv_task, job_id)
+    return stalled
+
+
+def fail_import(*, job_id: int, reason: str) -> None:
+    CsvImport.objects.filter(pk=job_id).exclude(status=CsvImportStatus.DONE).update(
+        status=CsvImportStatus.FAILED, failure=reason[:500], finished_at=timezone.now()
+    )
+
+
+def error_report_rows(job: CsvImport) -> Iterator[list[Any]]:
+    """One line per field error: the file's line number, the e-mail, the field and the message."""
+    for entry in job.errors:
+        for field, messages in (entry.get("errors") or {}).items():
+            for message in messages:
+                yield [entry.get("row"), entry.get("email", ""), field, message]
