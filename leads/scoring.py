@@ -151,7 +151,12 @@ FIT_FIELDS: dict[str, FitField] = {
         FitField("utm_medium", TEXT, "UTM medium", "l.utm_medium"),
         FitField("utm_campaign", TEXT, "UTM campaign", "l.utm_campaign"),
         FitField("email_domain", TEXT, "E-mail domain", _DOMAIN_SQL),
-        FitField("free_mail", BOOL, "Free-mail address", f"({_DOMAIN_SQL} = ANY(%(free_mail_domains)s))"),
+        FitField(
+            "free_mail",
+            BOOL,
+            "Free-mail address",
+            f"({_sql_lower(_DOMAIN_SQL)} = ANY(%(free_mail_domains)s))",
+        ),
         FitField("consent", BOOL, "Consent", "l.consent"),
     )
 }

@@ -19,6 +19,7 @@ from core.roles import MANAGERS, MARKETING, SALES, roles_of
 from leads.models import ActivityType, Grade, ScoringModel, ScoringModelStatus
 from leads.qualification import active_scoring_model
 from leads.scoring import ACTIVITY_LABELS, BOOL, FIT_FIELDS, NUMBER, OPERATORS_BY_KIND
+from leads.tasks import rescore_all_task
 
 EDITABLE_FIELDS = (
     "mql_threshold",
@@ -280,8 +281,6 @@ def approve_scoring_model(*, actor: Any, version: int) -> Approval:
     One user approves for one side only. Activation retires the active version, records it in the audit
     trail and queues a full rescore once the transaction commits.
     """
-    from leads.tasks import rescore_all_task
-
     roles = roles_of(actor)
     if not roles & {MARKETING, SALES, MANAGERS}:
         raise ModelError("Only marketing and sales may approve a scoring model.")
