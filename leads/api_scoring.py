@@ -196,7 +196,7 @@ class ScoringModelSerializer(serializers.ModelSerializer):
 
 
 def _raise_for(error: ModelError) -> None:
-    if error.errors.get("version"):
+    if error.not_found:
         raise exceptions.NotFound(error.message)
     if error.errors:
         raise ValidationProblem(error.errors, detail=error.message)

@@ -40,11 +40,19 @@ MAX_TEXT_VALUE = 200
 class ModelError(Exception):
     """A proposal or approval that cannot be done; ``errors`` maps fields to messages when it is invalid."""
 
-    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None, conflict: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        conflict: bool = False,
+        not_found: bool = False,
+    ):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
         self.conflict = conflict
+        self.not_found = not_found
 
 
 def _is_int(value: Any) -> bool:
@@ -287,7 +295,7 @@ def approve_scoring_model(*, actor: Any, version: int) -> Approval:
     with transaction.atomic():
         model = ScoringModel.objects.select_for_update().filter(version=version).first()
         if model is None:
-            raise ModelError("No such version.", errors={"version": ["No such version."]})
+            raise ModelError("No such version.", not_found=True)
         if model.status != ScoringModelStatus.DRAFT:
             raise ModelError(f"Version {version} is {model.status}, not a draft.", conflict=True)
         if actor.pk in (model.approved_by_marketing_id, model.approved_by_sales_id):
