@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/scoring-model/", ActiveScoringModelView.as_view(), name="scoring-model"),
     path("api/v1/", include(router.urls)),
     path("leads/", include("leads.urls")),
+    path("scoring/", include("leads.scoring_urls")),
     path("", include("core.urls")),
 ]
 
