@@ -30,8 +30,9 @@ class ModelNumbersForm(forms.Form):
 
 
 class FitRuleForm(forms.Form):
-    field = forms.ChoiceField(choices=[(f.name, f.label) for f in FIT_FIELDS.values()])
-    operator = forms.ChoiceField(choices=OPERATOR_CHOICES)
+    # A blank first choice, so that the empty rows for new rules count as unchanged when left alone.
+    field = forms.ChoiceField(choices=[("", "\u2014"), *((f.name, f.label) for f in FIT_FIELDS.values())])
+    operator = forms.ChoiceField(choices=[("", "\u2014"), *OPERATOR_CHOICES])
     value = forms.CharField(max_length=2000, required=False)
     points = forms.IntegerField(min_value=-1000, max_value=1000)
     label = forms.CharField(max_length=120)
@@ -79,8 +80,9 @@ def initial_from(model: ScoringModel | None) -> dict[str, Any]:
                 else ("" if value is True else value)
             )
             fit.append({**rule, "value": shown})
-        for rule in model.engagement_rules:
-            engagement[rule["activity_type"]] = dict(rule)
+        # The active rules first, in their order, then the activity types without a rule.
+        ordered = {rule["activity_type"]: dict(rule) for rule in model.engagement_rules}
+        engagement = {**ordered, **{t: v for t, v in engagement.items() if t not in ordered}}
     return {"numbers": numbers, "fit": fit, "engagement": list(engagement.values())}
 
 
