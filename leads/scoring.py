@@ -110,16 +110,16 @@ def ascii_lower(value: str) -> str:
 
 
 def _sql_lower(expression: str) -> str:
-    return f"translate({expression}, '{_UPPER}', '{_LOWER}')"
+    # TRICKY: under the "C" collation PostgreSQL's lower() folds ASCII letters only, like ascii_lower().
+    return f'lower(({expression}) COLLATE "C")'
 
 
 def email_domain(email: str) -> str:
-    """The part after the last ``@`` (empty when there is none)."""
-    at = email.rfind("@")
-    return email[at + 1 :] if at >= 0 else ""
+    """The part after the last ``@`` (stored e-mail addresses always have one)."""
+    return email.rpartition("@")[2]
 
 
-_DOMAIN_SQL = "coalesce(substring(l.email from '@([^@]*)$'), '')"
+_DOMAIN_SQL = "reverse(split_part(reverse(l.email), '@', 1))"
 
 TEXT, NUMBER, BOOL = "text", "number", "bool"
 
@@ -247,7 +247,8 @@ class FitRule:
         kind = self.field.kind
         if kind == BOOL:
             return f"({self.field.sql}) IS TRUE"
-        expression = self.field.sql if kind == NUMBER else _sql_lower(self.field.sql)
+        # Text fields are folded once per lead in the statement's inner query (``v_<field>``).
+        expression = self.field.sql if kind == NUMBER else f"l.v_{self.field.name}"
         params[name] = list(self.value) if self.operator == "in" else self.value
         if self.operator == "contains":
             return f"strpos({expression}, %({name})s) > 0"
@@ -534,14 +535,21 @@ def scoring_sql(model: CompiledModel, *, by: str) -> tuple[str, dict[str, Any]]:
     campaign = Lead._meta.get_field("campaign").related_model._meta.db_table
     history = ScoreChange._meta.db_table
     match_columns = "".join(f", {m}" for m in matches)
+    text_fields = sorted({r.field.name for r in model.fit_rules if r.field.kind == TEXT})
+    folded_columns = "".join(f", {_sql_lower(FIT_FIELDS[name].sql)} AS v_{name}" for name in text_fields)
     sql = f"""
 WITH rules(type, points, cap, ord, label) AS {engagement_table},
 fit_matches AS (
     SELECT l.id, l.score AS old_score, l.grade AS old_grade, l.scored_at AS old_scored_at{match_columns}
-    FROM {lead} l
-    LEFT JOIN {persona} p ON p.id = l.persona_id
-    LEFT JOIN {campaign} c ON c.id = l.campaign_id
-    WHERE {lead_filter}
+    FROM (
+        SELECT l.id, l.score, l.grade, l.scored_at, l.email, l.is_decision_maker, l.company_size,
+               l.consent{folded_columns}
+        FROM {lead} l
+        LEFT JOIN {persona} p ON p.id = l.persona_id
+        LEFT JOIN {campaign} c ON c.id = l.campaign_id
+        WHERE {lead_filter}
+        OFFSET 0  -- keeps the folded columns computed once per lead
+    ) AS l
 ),
 fit AS (
     SELECT id, old_score, old_grade, old_scored_at,
