@@ -558,26 +558,26 @@ fit AS (
     FROM fit_matches
 ),
 aged AS (
-    SELECT a.lead_id, a.type, a.occurred_at, a.id,
+    SELECT a.lead_id, a.type, a.occurred_at, a.id, e.points, e.cap, e.ord, e.label,
            extract(epoch FROM (%(now)s - a.occurred_at))::float8 / 86400.0::float8 AS age
     FROM {activity} a
-    WHERE {activity_filter} AND a.occurred_at <= %(now)s AND a.type IN (SELECT type FROM rules)
+    JOIN rules e ON e.type = a.type
+    WHERE {activity_filter} AND a.occurred_at <= %(now)s
 ),
 ranked AS (
-    SELECT lead_id, type, age,
+    SELECT lead_id, type, age, points, cap, ord, label,
            row_number() OVER (PARTITION BY lead_id, type, floor(age / {BUCKET_DAYS}::float8)
                               ORDER BY occurred_at DESC, id DESC) AS rn
     FROM aged
 ),
 per_type AS (
-    SELECT r.lead_id, min(e.ord) AS ord, min(e.label) AS label, count(*) AS n,
-           sum(floor(e.points::float8
-                     * power(0.5::float8, least(r.age / %(half_life)s::float8, {MAX_HALVINGS}::float8))
+    SELECT lead_id, min(ord) AS ord, min(label) AS label, count(*) AS n,
+           sum(floor(points::float8
+                     * power(0.5::float8, least(age / %(half_life)s::float8, {MAX_HALVINGS}::float8))
                      * 1000000.0::float8 + 0.5::float8)::bigint)::bigint AS micro
-    FROM ranked r
-    JOIN rules e ON e.type = r.type
-    WHERE r.rn <= e.cap
-    GROUP BY r.lead_id, r.type
+    FROM ranked
+    WHERE rn <= cap
+    GROUP BY lead_id, type
 ),
 shares AS (
     SELECT lead_id, ord, label, n, micro / {MICRO} AS base,
