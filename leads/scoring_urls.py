@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from leads import views
+from leads import scoring_views as views
 
 app_name = "scoring"
 
