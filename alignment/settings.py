@@ -151,6 +151,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "leads.tasks.resume_stalled_imports_task",
         "schedule": crontab(minute="*/5"),
     },
+    # Scores decay even without new activity: rescore every lead each night.
+    "rescore-all-leads": {
+        "task": "leads.tasks.rescore_all_task",
+        "schedule": crontab(hour=2, minute=30),
+        "kwargs": {"reason": "nightly"},
+    },
+    # A lost broker message delays a score but never loses it.
+    "sweep-stale-scores": {
+        "task": "leads.tasks.sweep_stale_scores_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------------

@@ -8,9 +8,12 @@ from rest_framework.routers import SimpleRouter
 from alignment import views
 from core.views import healthz
 from leads.api import LeadViewSet
+from leads.api_scoring import ActiveScoringModelView, ActivityViewSet, ScoringModelVersionViewSet
 
 router = SimpleRouter()
 router.register("leads", LeadViewSet, basename="lead")
+router.register("activities", ActivityViewSet, basename="activity")
+router.register("scoring-model/versions", ScoringModelVersionViewSet, basename="scoring-model-version")
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -19,9 +22,11 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/scoring-model/", ActiveScoringModelView.as_view(), name="scoring-model"),
     path("api/v1/", include(router.urls)),
     path("leads/", include("leads.urls")),
     path("import/", include("leads.import_urls")),
+    path("scoring/", include("leads.scoring_urls")),
     path("", include("core.urls")),
 ]
 

@@ -13,7 +13,7 @@ NAVIGATION = [
     ("leads:list", "Leads", ROLES),
     ("funnel:queue", "Queue", (SALES, MANAGERS)),
     ("funnel:feedback", "Feedback", (MARKETING, MANAGERS)),
-    ("leads:scoring", "Scoring", ROLES),
+    ("scoring:model", "Scoring", ROLES),
     ("goals", "Goals", ROLES),
     ("imports:start", "Import", (MARKETING, MANAGERS)),
     ("core:audit", "Audit", (MANAGERS,)),

@@ -10,9 +10,11 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.queue import enqueue_on_commit
 from leads.models import Campaign, Lead, Persona
 from leads.schemas import validate_lead
 from leads.signals import leads_ingested
+from leads.tasks import score_leads_task
 
 MAX_BATCH = 1000
 
@@ -167,6 +169,8 @@ def upsert_leads(*, items: Sequence[Any]) -> IngestResult:
         updated_ids = sorted({lead_id for lead_id, created in outcome.values() if not created})
         if outcome:
             leads_ingested.send(sender=Lead, created_ids=created_ids, updated_ids=updated_ids)
+            # One rescore for the whole batch, queued once the leads are committed.
+            enqueue_on_commit(score_leads_task, sorted({*created_ids, *updated_ids}))
     return IngestResult(results=[results[i] for i in range(len(items))])
 
 
@@ -303,4 +307,5 @@ def update_lead(*, lead: Lead, fields: dict[str, Any]) -> Lead:
         lead.updated_at = timezone.now()
         lead.save(update_fields=[*changes, "updated_at"])
         leads_ingested.send(sender=Lead, created_ids=[], updated_ids=[lead.pk])
+        enqueue_on_commit(score_leads_task, [lead.pk])
     return lead

@@ -135,6 +135,8 @@ class Lead(models.Model):
     grade = models.CharField(max_length=1, choices=Grade.choices, default=Grade.D)
     score_breakdown = models.JSONField(default=list, blank=True)
     scored_at = models.DateTimeField(null=True, blank=True)
+    # The scoring model version that computed the current score (null: never scored).
+    scoring_version = models.PositiveIntegerField(null=True, blank=True)
 
     stage = models.CharField(max_length=40, default="inquiry")
     owner = models.ForeignKey(
@@ -199,7 +201,11 @@ class Activity(models.Model):
                 fields=["external_id"], condition=~Q(external_id=""), name="activity_external_id_unique"
             ),
         ]
-        indexes = [models.Index(fields=["lead", "-occurred_at"], name="activity_lead_time_idx")]
+        indexes = [
+            models.Index(fields=["lead", "-occurred_at"], name="activity_lead_time_idx"),
+            # The scoring sweep looks for activities recorded after their lead was last scored.
+            models.Index(fields=["created_at"], name="activity_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} by {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
@@ -260,6 +266,8 @@ class ScoringModel(models.Model):
     approved_by_sales = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    marketing_approved_at = models.DateTimeField(null=True, blank=True)
+    sales_approved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
 
@@ -274,6 +282,58 @@ class ScoringModel(models.Model):
 
     def __str__(self) -> str:
         return f"Scoring model v{self.version} ({self.status})"
+
+
+class ScoreChange(models.Model):
+    """History of a lead's score: one row each time a scoring run gives it a new score or grade."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="score_changes")
+    at = models.DateTimeField()
+    model_version = models.PositiveIntegerField()
+    score = models.IntegerField()
+    grade = models.CharField(max_length=1, choices=Grade.choices)
+    previous_score = models.IntegerField(null=True, blank=True, help_text="Empty: the lead's first score.")
+    previous_grade = models.CharField(max_length=1, blank=True)
+    reason = models.CharField(max_length=20, help_text="incremental, sweep or full")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["lead", "-at"], name="score_change_lead_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.previous_score} → {self.score} ({self.reason})"
+
+
+class ScoringRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ScoringRun(models.Model):
+    """A full rescore of every lead, with its progress (rows done / total) for the scoring page."""
+
+    model_version = models.PositiveIntegerField()
+    reason = models.CharField(max_length=40)
+    status = models.CharField(
+        max_length=10, choices=ScoringRunStatus.choices, default=ScoringRunStatus.RUNNING
+    )
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Full rescore v{self.model_version}: {self.done}/{self.total} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, round(100 * self.done / self.total))
 
 
 class CsvImportStatus(models.TextChoices):

@@ -10,8 +10,9 @@ from alignment.demo import seed_goals
 from alignment.demo_users import DEMO_PASSWORD, DEMO_USERS, ensure_demo_users
 from core.tokens import issue_token
 from funnel.demo import seed_funnel
-from leads.demo import seed_leads
+from leads.demo import seed_activities, seed_leads
 from leads.models import Lead
+from leads.scoring import rescore_all
 
 
 class Command(BaseCommand):
@@ -30,6 +31,9 @@ class Command(BaseCommand):
             now = timezone.now()
             self.stdout.write(f"Creating {options['leads']} demo leads over the last 12 months…")
             seed_leads(count=options["leads"], rng=rng, now=now)
+            activities = seed_activities(rng=rng, now=now)
+            run = rescore_all(reason="demo data", now=now)
+            self.stdout.write(f"{activities} activities; scored {run.done if run else 0} leads.")
             seed_funnel(rng=rng, now=now)
             seed_goals(rng=rng, now=now)
             self.stdout.write(self.style.SUCCESS("Demo data ready."))

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0002_scoring_model'),
+        ('leads', '0004_default_scoring_model'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,136 @@
+"""What the scoring page shows: the score distribution by grade and the calibration of score bands.
+
+Calibration counts, per score band, how many leads reached SAL, SQL and Won. The leads app may not import
+the funnel, so "reached" is read from the lead's current stage: a lead now in ``sql`` has passed ``sal``
+too. Leads that went on to ``lost`` or ``nurture`` after SAL are therefore not counted as having reached
+it; stages added by managers count when their slug is one of the kinds below. A higher app may replace
+``REACHED`` (stage slugs per milestone) in its ``AppConfig.ready()`` if it keeps a better record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, Q, Value, When
+
+from leads.models import Lead, ScoringRun
+
+# Stage slugs that mean a lead has reached each milestone (the seeded stages' slugs are their kinds).
+REACHED: dict[str, tuple[str, ...]] = {
+    "sal": ("sal", "sql", "opportunity", "won"),
+    "sql": ("sql", "opportunity", "won"),
+    "won": ("won",),
+}
+
+HISTOGRAM_BANDS = [(None, 0), *((low, low + 10) for low in range(0, 100, 10)), (100, None)]
+CALIBRATION_BANDS = [(None, 20), (20, 40), (40, 60), (60, 80), (80, None)]
+GRADES = ("A", "B", "C", "D")
+
+
+def band_label(low: int | None, high: int | None) -> str:
+    if low is None:
+        return f"under {high}"
+    if high is None:
+        return f"{low}+"
+    return f"{low}\u2013{high - 1}"
+
+
+def _band_case(bands: list[tuple[int | None, int | None]]) -> Case:
+    whens = []
+    for index, (low, high) in enumerate(bands):
+        condition = Q()
+        if low is not None:
+            condition &= Q(score__gte=low)
+        if high is not None:
+            condition &= Q(score__lt=high)
+        whens.append(When(condition, then=Value(index)))
+    return Case(*whens, output_field=IntegerField())
+
+
+@dataclass
+class Bar:
+    label: str
+    total: int
+    segments: list[dict[str, Any]]  # {"grade", "count", "x", "y", "width", "height"}
+    x: float
+    label_x: float
+
+
+def score_distribution(*, width: int = 720, height: int = 200) -> dict[str, Any]:
+    """Lead counts per score band, stacked by grade, with the SVG geometry to draw them (one query)."""
+    counts: dict[tuple[int, str], int] = {}
+    rows = (
+        Lead.objects.annotate(band=_band_case(HISTOGRAM_BANDS))
+        .values("band", "grade")
+        .annotate(n=Count("id"))
+    )
+    for row in rows.order_by():
+        counts[(row["band"], row["grade"])] = row["n"]
+    totals = [sum(counts.get((i, g), 0) for g in GRADES) for i in range(len(HISTOGRAM_BANDS))]
+    tallest = max(totals) or 1
+    slot = width / len(HISTOGRAM_BANDS)
+    bar_width = slot * 0.72
+    bars = []
+    for index, (low, high) in enumerate(HISTOGRAM_BANDS):
+        x = index * slot + (slot - bar_width) / 2
+        y = float(height)
+        segments = []
+        for grade in reversed(GRADES):  # D at the bottom, A on top
+            count = counts.get((index, grade), 0)
+            if not count:
+                continue
+            h = height * count / tallest
+            y -= h
+            segments.append(
+                {
+                    "grade": grade,
+                    "count": count,
+                    "x": round(x, 1),
+                    "y": round(y, 1),
+                    "width": round(bar_width, 1),
+                    "height": round(h, 1),
+                }
+            )
+        bars.append(
+            Bar(
+                label=band_label(low, high),
+                total=totals[index],
+                segments=segments,
+                x=round(x, 1),
+                label_x=round(x + bar_width / 2, 1),
+            )
+        )
+    by_grade = {g: sum(counts.get((i, g), 0) for i in range(len(HISTOGRAM_BANDS))) for g in GRADES}
+    return {"bars": bars, "width": width, "height": height, "total": sum(totals), "by_grade": by_grade}
+
+
+def calibration() -> list[dict[str, Any]]:
+    """Per score band: leads, and how many (and what share) reached SAL, SQL and Won (one query)."""
+    rows = (
+        Lead.objects.annotate(band=_band_case(CALIBRATION_BANDS))
+        .values("band")
+        .annotate(
+            total=Count("id"),
+            **{name: Count("id", filter=Q(stage__in=slugs)) for name, slugs in REACHED.items()},
+        )
+        .order_by()
+    )
+    found = {row["band"]: row for row in rows}
+    out = []
+    for index, (low, high) in enumerate(CALIBRATION_BANDS):
+        row = found.get(index, {"total": 0, "sal": 0, "sql": 0, "won": 0})
+        total = row["total"]
+        out.append(
+            {
+                "band": band_label(low, high),
+                "total": total,
+                **{name: row[name] for name in REACHED},
+                **{f"{name}_rate": (row[name] / total if total else None) for name in REACHED},
+            }
+        )
+    return out
+
+
+def latest_run() -> ScoringRun | None:
+    return ScoringRun.objects.order_by("-started_at", "-id").first()

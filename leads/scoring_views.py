@@ -1,0 +1,123 @@
+"""The scoring page: the active model in plain words, distribution, calibration, drafts and approvals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from core.pages import role_required
+from leads.models import ScoringModel, ScoringModelStatus
+from leads.scoring_forms import (
+    EngagementRuleFormSet,
+    FitRuleFormSet,
+    ModelNumbersForm,
+    changes_from_forms,
+    initial_from,
+)
+from leads.scoring_models import (
+    ModelError,
+    approval_side,
+    approve_scoring_model,
+    describe_fit_rule,
+    engagement_rule_sentence,
+    fit_rule_sentence,
+    model_diff,
+    propose_scoring_model,
+)
+from leads.scoring_report import calibration, latest_run, score_distribution
+
+
+def _scoring_context(request: HttpRequest, *, forms: dict[str, Any] | None = None) -> dict[str, Any]:
+    people = ("proposed_by", "approved_by_marketing", "approved_by_sales")
+    versions = list(ScoringModel.objects.select_related(*people).order_by("-version"))
+    active = next((v for v in versions if v.status == ScoringModelStatus.ACTIVE), None)
+    drafts = [
+        {
+            "model": model,
+            "changes": model_diff(old=active, new=model),
+            "can_approve_as": approval_side(request.user, model),
+        }
+        for model in versions
+        if model.status == ScoringModelStatus.DRAFT
+    ]
+    if forms is None:
+        initial = initial_from(active)
+        forms = {
+            "numbers": ModelNumbersForm(initial=initial["numbers"]),
+            "fit": FitRuleFormSet(initial=initial["fit"], prefix="fit"),
+            "engagement": EngagementRuleFormSet(initial=initial["engagement"], prefix="engagement"),
+        }
+    return {
+        "active": active,
+        "fit_rules": [
+            {**rule, "sentence": fit_rule_sentence(rule), "reading": describe_fit_rule(rule)}
+            for rule in (active.fit_rules if active else [])
+        ],
+        "engagement_rules": [
+            engagement_rule_sentence(rule, active.engagement_half_life_days)
+            for rule in (active.engagement_rules if active else [])
+        ],
+        "versions": versions,
+        "drafts": drafts,
+        "distribution": score_distribution(),
+        "calibration": calibration(),
+        "run": latest_run(),
+        "forms": forms,
+    }
+
+
+@role_required()
+def scoring_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "leads/scoring.html", _scoring_context(request))
+
+
+@role_required()
+def scoring_run_progress(request: HttpRequest) -> HttpResponse:
+    return render(request, "leads/scoring_run.html", {"run": latest_run()})
+
+
+@require_POST
+@role_required()
+def scoring_propose(request: HttpRequest) -> HttpResponse:
+    forms = {
+        "numbers": ModelNumbersForm(request.POST),
+        "fit": FitRuleFormSet(request.POST, prefix="fit"),
+        "engagement": EngagementRuleFormSet(request.POST, prefix="engagement"),
+    }
+    problems: list[str] = []
+    if all(form.is_valid() for form in forms.values()):
+        try:
+            changes = changes_from_forms(forms["numbers"], forms["fit"], forms["engagement"])
+            draft = propose_scoring_model(actor=request.user, changes=changes)
+        except ModelError as error:
+            problems = [f"{field}: {' '.join(messages)}" for field, messages in error.errors.items()] or [
+                error.message
+            ]
+        else:
+            messages.success(request, f"Draft v{draft.version} proposed; it needs approval from both teams.")
+            return redirect(f"{reverse('scoring:model')}#draft-{draft.version}")
+    context = _scoring_context(request, forms=forms)
+    context["problems"] = problems or ["Please correct the fields marked below."]
+    return render(request, "leads/scoring.html", context, status=400)
+
+
+@require_POST
+@role_required()
+def scoring_approve(request: HttpRequest, version: int) -> HttpResponse:
+    try:
+        approval = approve_scoring_model(actor=request.user, version=version)
+    except ModelError as error:
+        if error.not_found:
+            raise Http404 from None
+        messages.error(request, error.message)
+    else:
+        if approval.activated:
+            messages.success(request, f"v{version} is now active; every lead is being rescored.")
+        else:
+            messages.success(request, f"You approved v{version} for {approval.side}; the other team is next.")
+    return redirect(f"{reverse('scoring:model')}#draft-{version}")
