@@ -8,7 +8,6 @@ from celery import shared_task
 from django.db import OperationalError
 
 from leads import scoring
-from leads.csv_import import fail_import, resume_stalled_imports, run_import
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +41,9 @@ def sweep_stale_scores_task() -> int:
 @shared_task(bind=True, **_RETRY)
 def import_csv_task(self, import_id: int) -> None:
     """Import an uploaded CSV; a crash resumes after the last committed batch when the task runs again."""
+    # TRICKY: imported here, not at the top: csv_import → ingest → tasks would be a cycle.
+    from leads.csv_import import fail_import, run_import
+
     try:
         run_import(job_id=import_id)
     except OperationalError:
@@ -54,4 +56,6 @@ def import_csv_task(self, import_id: int) -> None:
 @shared_task
 def resume_stalled_imports_task() -> int:
     """Periodic sweep: an import whose message was lost or whose worker died is queued again."""
+    from leads.csv_import import resume_stalled_imports
+
     return len(resume_stalled_imports())
