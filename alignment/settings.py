@@ -273,7 +273,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # 3.1: the request bodies come from pydantic models, whose optional fields are JSON Schema `null` unions.
     "OAS_VERSION": "3.1.0",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "GradeEnum": "leads.models.Grade",
+        "ActivityTypeEnum": "leads.models.ActivityType",
+        "ScoringModelStatusEnum": "leads.models.ScoringModelStatus",
+        "ItemResultStatusEnum": ["created", "updated", "error"],
+    },
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = 24
