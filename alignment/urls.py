@@ -19,8 +19,10 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include("funnel.api_urls")),
     path("api/v1/", include(router.urls)),
     path("leads/", include("leads.urls")),
+    path("", include("funnel.urls")),
     path("", include("core.urls")),
 ]
 
