@@ -67,7 +67,10 @@ def test_an_accept_racing_a_reject_leaves_exactly_one_decision(waiting_lead, rep
     decided = Handoff.objects.get(lead=waiting_lead)
     waiting_lead.refresh_from_db()
     assert (decided.status, waiting_lead.stage) in {("accepted", "sal"), ("rejected", "nurture")}
-    assert Transition.objects.filter(lead=waiting_lead).exclude(to_stage__slug__in=["inquiry", "mql"]).count() == 1
+    assert (
+        Transition.objects.filter(lead=waiting_lead).exclude(to_stage__slug__in=["inquiry", "mql"]).count()
+        == 1
+    )
 
 
 def test_workers_promoting_at_once_hand_each_lead_once_and_keep_the_rotation_fair(db):

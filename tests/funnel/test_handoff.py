@@ -194,7 +194,9 @@ def test_reject_requires_a_reason(waiting, rep):
 
 def test_reject_with_a_reason_and_note_moves_the_lead_to_nurture(waiting, rep):
     response = client_for(rep).post(
-        f"/api/v1/leads/{waiting.pk}/reject/", {"reason": "no-budget", "note": "Next fiscal year."}, format="json"
+        f"/api/v1/leads/{waiting.pk}/reject/",
+        {"reason": "no-budget", "note": "Next fiscal year."},
+        format="json",
     )
     assert response.status_code == 200, response.content
     waiting.refresh_from_db()
@@ -238,7 +240,9 @@ def test_a_manager_reassigns_a_waiting_lead_with_a_fresh_clock(waiting, manager,
 
 def test_assigning_a_sales_stage_lead_changes_its_owner(waiting, manager, rep, other_rep):
     handoff.accept_lead(lead_id=waiting.pk, actor=rep)
-    response = client_for(manager).post(f"/api/v1/leads/{waiting.pk}/assign/", {"owner": other_rep.pk}, format="json")
+    response = client_for(manager).post(
+        f"/api/v1/leads/{waiting.pk}/assign/", {"owner": other_rep.pk}, format="json"
+    )
     assert response.status_code == 200
     waiting.refresh_from_db()
     assert (waiting.owner_id, waiting.stage) == (other_rep.pk, "sal")
@@ -246,8 +250,15 @@ def test_assigning_a_sales_stage_lead_changes_its_owner(waiting, manager, rep, o
 
 
 def test_only_managers_assign_and_only_to_sales_reps(waiting, manager, rep, marketer):
-    assert client_for(rep).post(f"/api/v1/leads/{waiting.pk}/assign/", {"owner": rep.pk}, format="json").status_code == 403
-    response = client_for(manager).post(f"/api/v1/leads/{waiting.pk}/assign/", {"owner": marketer.pk}, format="json")
+    assert (
+        client_for(rep)
+        .post(f"/api/v1/leads/{waiting.pk}/assign/", {"owner": rep.pk}, format="json")
+        .status_code
+        == 403
+    )
+    response = client_for(manager).post(
+        f"/api/v1/leads/{waiting.pk}/assign/", {"owner": marketer.pk}, format="json"
+    )
     assert response.status_code == 400
     assert "owner" in response.json()["errors"]
 

@@ -25,9 +25,23 @@ def test_stages_are_listed_in_order(marketer):
     response = client_for(marketer).get("/api/v1/stages/")
     assert response.status_code == 200
     assert [s["slug"] for s in response.json()] == [
-        "inquiry", "mql", "sal", "sql", "opportunity", "won", "lost", "nurture"
+        "inquiry",
+        "mql",
+        "sal",
+        "sql",
+        "opportunity",
+        "won",
+        "lost",
+        "nurture",
     ]
-    assert response.json()[1] == {"slug": "mql", "name": "MQL", "kind": "mql", "order": 20, "team": "marketing", "sla_hours": 24}
+    assert response.json()[1] == {
+        "slug": "mql",
+        "name": "MQL",
+        "kind": "mql",
+        "order": 20,
+        "team": "marketing",
+        "sla_hours": 24,
+    }
 
 
 def test_reject_reasons_are_listed(rep):
@@ -116,7 +130,9 @@ def test_moving_mql_to_sal_is_an_accept(scoring_model, rep):
 def test_a_move_payload_with_unknown_or_malformed_fields_is_a_400(manager):
     lead = LeadFactory()
     assert move(manager, lead, stage="mql", owner=3).status_code == 400
-    assert client_for(manager).post(f"/api/v1/leads/{lead.pk}/move/", [1, 2], format="json").status_code == 400
+    assert (
+        client_for(manager).post(f"/api/v1/leads/{lead.pk}/move/", [1, 2], format="json").status_code == 400
+    )
     assert move(manager, lead, stage="mql", amount="lots").status_code == 400
     assert move(manager, lead, stage="mql\x00").status_code == 400
 
@@ -146,7 +162,9 @@ def test_time_in_stage_is_derived_from_the_transitions():
     ]
 
 
-def test_the_timeline_merges_activities_moves_and_notes_newest_first(marketer, rep, django_assert_max_num_queries):
+def test_the_timeline_merges_activities_moves_and_notes_newest_first(
+    marketer, rep, django_assert_max_num_queries
+):
     lead = LeadFactory(stage="sal", owner=rep)
     base = timezone.now() - timedelta(days=1)
     Activity.objects.create(lead=lead, type="page_view", occurred_at=base)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 import time_machine
 from django.core import mail
@@ -88,8 +86,13 @@ def test_escalation_reassigns_to_the_next_rep_with_a_fresh_clock(waiting, rep, o
     waiting.refresh_from_db()
     assert waiting.owner_id == other_rep.pk
     assert waiting.sla_due_at.isoformat() == "2026-05-07T09:00:00+00:00"
-    rows = list(Handoff.objects.filter(lead=waiting).order_by("pk").values_list("rep_id", "status", "breached_at"))
-    assert [(r, s, b is not None) for r, s, b in rows] == [(rep.pk, "reassigned", True), (other_rep.pk, "open", False)]
+    rows = list(
+        Handoff.objects.filter(lead=waiting).order_by("pk").values_list("rep_id", "status", "breached_at")
+    )
+    assert [(r, s, b is not None) for r, s, b in rows] == [
+        (rep.pk, "reassigned", True),
+        (other_rep.pk, "open", False),
+    ]
     event = AuditEvent.objects.get(action="handoff.reassigned")
     assert event.actor is None and event.data["rule"] == "sla-escalation"
     assert client_for(rep).post(f"/api/v1/leads/{waiting.pk}/accept/").status_code == 403
