@@ -215,7 +215,10 @@ def _promote_batch(
         mql = stages.first_of(K.MQL)
         due = sla_deadline(stages=stages, now=now)
         rule = f"mql-bar:v{model.version}"
-        reason = f"Score ≥ {model.mql_threshold} with grade {model.min_grade} or better (scoring model v{model.version})."
+        reason = (
+            f"Score ≥ {model.mql_threshold} with grade {model.min_grade} or better "
+            f"(scoring model v{model.version})."
+        )
         Transition.objects.bulk_create(
             [
                 Transition(

@@ -67,9 +67,10 @@ def _email_task() -> Any:
 def _breach_message(handoff: Handoff) -> str:
     lead = handoff.lead
     who = handoff.rep.get_full_name() or handoff.rep.username if handoff.rep else "the unassigned queue"
-    return f"SLA breached: {lead.name or lead.email} ({lead.company or 'no company'}) waited past the deadline with {who}."[
-        :500
-    ]
+    return (
+        f"SLA breached: {lead.name or lead.email} ({lead.company or 'no company'}) "
+        f"waited past the deadline with {who}."
+    )[:500]
 
 
 def _notify_in_app(*, handoffs: Sequence[Handoff]) -> None:

@@ -50,7 +50,8 @@ def test_qualified_inquiries_become_mqls_handed_round_robin(scoring_model, rep, 
         assert lead.stage == "mql"
         assert lead.sla_due_at is not None
         transition = Transition.objects.get(lead=lead, to_stage__slug="mql")
-        assert transition.rule == "mql-bar:v1" and transition.actor is None
+        assert transition.rule == "mql-bar:v1"
+        assert transition.actor is None
     below.refresh_from_db()
     wrong_grade.refresh_from_db()
     assert (below.stage, wrong_grade.stage) == ("inquiry", "inquiry")
@@ -204,7 +205,8 @@ def test_reject_with_a_reason_and_note_moves_the_lead_to_nurture(waiting, rep):
     h = Handoff.objects.get(lead=waiting)
     assert (h.status, h.reject_reason.slug, h.note) == ("rejected", "no-budget", "Next fiscal year.")
     t = Transition.objects.get(lead=waiting, to_stage__slug="nurture")
-    assert t.reject_reason.slug == "no-budget" and "Next fiscal year." in t.reason
+    assert t.reject_reason.slug == "no-budget"
+    assert "Next fiscal year." in t.reason
 
 
 def test_reject_refuses_unknown_fields(waiting, rep):
@@ -235,7 +237,9 @@ def test_a_manager_reassigns_a_waiting_lead_with_a_fresh_clock(waiting, manager,
         (other_rep.pk, "open"),
     ]
     event = AuditEvent.objects.get(action="handoff.reassigned")
-    assert event.actor == manager and event.data["to"] == other_rep.pk and event.data["from"] == rep.pk
+    assert event.actor == manager
+    assert event.data["to"] == other_rep.pk
+    assert event.data["from"] == rep.pk
 
 
 def test_assigning_a_sales_stage_lead_changes_its_owner(waiting, manager, rep, other_rep):

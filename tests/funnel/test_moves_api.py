@@ -146,7 +146,8 @@ def test_transitions_list_every_move_newest_first(rep, marketer):
     rows = response.json()
     assert [(r["from"], r["to"]) for r in rows] == [("sql", "opportunity"), ("sal", "sql")]
     assert set(rows[0]) >= {"from", "to", "at", "actor", "reason", "amount"}
-    assert rows[0]["actor"] == rep.pk and rows[0]["amount"] == "100.00"
+    assert rows[0]["actor"] == rep.pk
+    assert rows[0]["amount"] == "100.00"
 
 
 def test_time_in_stage_is_derived_from_the_transitions():
@@ -181,9 +182,11 @@ def test_the_timeline_merges_activities_moves_and_notes_newest_first(
     assert [item["type"] for item in body["results"]] == ["activity", "note", "transition", "activity"]
     assert body["results"][0]["kind"] == "demo_request"
     assert body["results"][2]["to"] == "sql"
-    assert body["next"] is None and body["previous"] is None
+    assert body["next"] is None
+    assert body["previous"] is None
     page = client.get(f"/api/v1/leads/{lead.pk}/timeline/?page_size=3").json()
-    assert len(page["results"]) == 3 and "page=2" in page["next"]
+    assert len(page["results"]) == 3
+    assert "page=2" in page["next"]
     second = client.get(page["next"]).json()
     assert [item["type"] for item in second["results"]] == ["activity"]
     assert second["previous"] is not None

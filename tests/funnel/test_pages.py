@@ -31,7 +31,8 @@ def handed(scoring_model, rep, other_rep):
 
 def test_anonymous_visitors_are_sent_to_log_in(client):
     response = client.get("/queue/")
-    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=/queue/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/queue/")
 
 
 def test_marketers_cannot_open_the_queue_and_reps_cannot_open_feedback(client, marketer, rep):
@@ -52,7 +53,9 @@ def test_a_rep_sees_only_own_hand_offs_oldest_deadline_first(
     rows = response.context["rows"]
     assert [h.lead_id for h in rows] == [handed[2].pk, handed[0].pk]
     html = response.content.decode()
-    assert "VP title +30" in html and 'data-deadline="' in html and "js/funnel-queue.js" in html
+    assert "VP title +30" in html
+    assert 'data-deadline="' in html
+    assert "js/funnel-queue.js" in html
     assert f"handoff-{handed[1].pk}" not in html
 
 
@@ -71,10 +74,8 @@ def test_a_rep_accepts_through_htmx_and_gets_the_row_back(client, handed, rep):
     client.force_login(rep)
     response = client.post(f"/queue/{handed[0].pk}/accept/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert (
-        "Accepted." in response.content.decode()
-        and f'id="handoff-{handed[0].pk}"' in response.content.decode()
-    )
+    assert "Accepted." in response.content.decode()
+    assert f'id="handoff-{handed[0].pk}"' in response.content.decode()
     handed[0].refresh_from_db()
     assert handed[0].stage == "sal"
 
@@ -82,7 +83,8 @@ def test_a_rep_accepts_through_htmx_and_gets_the_row_back(client, handed, rep):
 def test_a_rep_rejects_with_a_reason_without_javascript(client, handed, rep):
     client.force_login(rep)
     response = client.post(f"/queue/{handed[0].pk}/reject/", {"reason": "no-budget", "note": "Q3 maybe"})
-    assert response.status_code == 302 and response["Location"] == "/queue/"
+    assert response.status_code == 302
+    assert response["Location"] == "/queue/"
     h = Handoff.objects.get(lead=handed[0])
     assert (h.status, h.reject_reason.slug, h.note) == ("rejected", "no-budget", "Q3 maybe")
 
@@ -108,7 +110,8 @@ def test_a_manager_sees_every_queue_the_unassigned_one_and_breaches(client, hand
     response = client.get("/queue/")
     assert len(response.context["rows"]) == 4
     html = response.content.decode()
-    assert "Unassigned" in html and "Reassign" in html
+    assert "Unassigned" in html
+    assert "Reassign" in html
     assert [h.lead_id for h in client.get("/queue/?rep=unassigned").context["rows"]] == [handed[3].pk]
     assert [h.lead_id for h in client.get("/queue/?rep=breached").context["rows"]] == [handed[0].pk]
     assert {h.rep_id for h in client.get(f"/queue/?rep={rep.pk}").context["rows"]} == {rep.pk}
@@ -172,7 +175,8 @@ def test_feedback_tables_download_as_csv_escaped(client, rejections, manager):
     body = b"".join(response.streaming_content).decode()
     assert body.splitlines()[1] == "No budget,0,2,1,3"
     rejected = b"".join(client.get("/feedback/?format=csv&table=rejected").streaming_content).decode()
-    assert "'=cmd|no-budget" in rejected and len(rejected.strip().splitlines()) == 5
+    assert "'=cmd|no-budget" in rejected
+    assert len(rejected.strip().splitlines()) == 5
     persona = b"".join(client.get("/feedback/?format=csv&table=persona").streaming_content).decode()
     assert persona.splitlines()[0].lstrip("\ufeff") == "reason,Ops leader,(no persona),total"
 
@@ -183,5 +187,8 @@ def test_the_lead_panel_shows_stage_history_sla_state_and_the_timeline(handed, r
     panel = funnel_panel(lead=handed[0], user=marketer)
     assert [stay["stage"].slug for stay in panel["context"]["stays"]] == ["nurture", "mql"]
     html = render_to_string(panel["template"], {"panel": panel})
-    assert "No need" in html and "Uses a competitor" in html and "Will retarget" in html
-    assert "Stage history" in html and "MQL → Nurture" in html
+    assert "No need" in html
+    assert "Uses a competitor" in html
+    assert "Will retarget" in html
+    assert "Stage history" in html
+    assert "MQL → Nurture" in html

@@ -94,6 +94,7 @@ def test_escalation_reassigns_to_the_next_rep_with_a_fresh_clock(waiting, rep, o
         (other_rep.pk, "open", False),
     ]
     event = AuditEvent.objects.get(action="handoff.reassigned")
-    assert event.actor is None and event.data["rule"] == "sla-escalation"
+    assert event.actor is None
+    assert event.data["rule"] == "sla-escalation"
     assert client_for(rep).post(f"/api/v1/leads/{waiting.pk}/accept/").status_code == 403
     assert client_for(other_rep).post(f"/api/v1/leads/{waiting.pk}/accept/").status_code == 200
