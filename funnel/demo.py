@@ -2,8 +2,9 @@
 
 Each demo lead without a history gets one: Inquiry when created, then, with odds that depend on its fit,
 MQL and a hand-off to "sam" or "sofia" (round-robin, 24 h SLA). Most hand-offs are decided in hours, some
-late (breached, some of those reassigned by the manager), a few recent ones are still waiting; accepted leads go on to SQL,
-opportunity (with an amount), won or lost, and some rejected or stalled leads are recycled from Nurture.
+late (breached, some of those reassigned by the manager), a few recent ones are still waiting; accepted
+leads go on to SQL, opportunity (with an amount), won or lost, and some rejected or stalled leads are
+recycled from Nurture.
 Everything is written set-based (bulk inserts) with timestamps in the past, and ``Lead.stage``/``owner``/
 ``sla_due_at`` match the last transition and the open hand-off.
 """
