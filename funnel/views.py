@@ -21,6 +21,7 @@ from funnel.models import Handoff, HandoffStatus, RejectReason
 from leads.selectors import get_lead_for
 
 QUEUE_LIMIT = 200
+FEEDBACK_LIST = 30
 
 
 def _queue_rows(request: HttpRequest) -> tuple[list[Handoff], str]:
@@ -163,5 +164,5 @@ def feedback_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "funnel/feedback.html",
-        {"tables": tables, "rejected": feedback.rejected_rows(limit=100)},
+        {"tables": tables, "rejected": feedback.rejected_rows(limit=FEEDBACK_LIST)},
     )
