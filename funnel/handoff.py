@@ -219,33 +219,89 @@ def _promote_batch(
             f"Score ≥ {model.mql_threshold} with grade {model.min_grade} or better "
             f"(scoring model v{model.version})."
         )
-        Transition.objects.bulk_create(
-            [
-                Transition(
-                    lead_id=pk,
-                    from_stage=stages.by_slug.get(stage),
-                    to_stage=mql,
-                    at=now,
-                    rule=rule,
-                    reason=reason,
-                )
-                for pk, _, stage in assigned
-            ],
-            batch_size=2000,
-        )
-        Handoff.objects.bulk_create(
-            [Handoff(lead_id=pk, rep_id=rep, assigned_at=now, sla_due_at=due) for pk, rep, _ in assigned],
-            batch_size=2000,
-        )
-        by_rep: dict[int | None, list[int]] = defaultdict(list)
-        for pk, rep, _ in assigned:
-            by_rep[rep].append(pk)
-        for rep, pks in by_rep.items():
-            Lead.objects.filter(pk__in=pks).update(
-                stage=mql.slug, owner_id=rep, sla_due_at=due, updated_at=now
+        if connection.vendor == "postgresql":
+            _write_promotions_pg(
+                assigned=assigned, mql=mql, due=due, now=now, rule=rule, reason=reason, stages=stages
+            )
+        else:
+            _write_promotions_orm(
+                assigned=assigned, mql=mql, due=due, now=now, rule=rule, reason=reason, stages=stages
             )
         save_router(router)
     return len(rows)
+
+
+def _write_promotions_pg(
+    *,
+    assigned: list[tuple[int, int | None, str]],
+    mql: Stage,
+    due: datetime,
+    now: datetime,
+    rule: str,
+    reason: str,
+    stages: Stages,
+) -> None:
+    """Three statements for the whole batch: the transitions, the hand-offs and the leads, from arrays."""
+    lead_ids = [pk for pk, _, _ in assigned]
+    rep_ids = [rep for _, rep, _ in assigned]
+    from_ids = [stages.by_slug[stage].pk if stage in stages.by_slug else None for _, _, stage in assigned]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Transition._meta.db_table} "
+            "(lead_id, from_stage_id, to_stage_id, at, rule, reason) "
+            "SELECT v.lead_id, v.from_id, %s, %s, %s, %s "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(lead_id, from_id)",
+            [mql.pk, now, rule, reason, lead_ids, from_ids],
+        )
+        cursor.execute(
+            f"INSERT INTO {Handoff._meta.db_table} "
+            "(lead_id, rep_id, assigned_at, sla_due_at, status, late, note) "
+            "SELECT v.lead_id, v.rep_id, %s, %s, %s, false, '' "
+            "FROM unnest(%s::bigint[], %s::int[]) AS v(lead_id, rep_id)",
+            [now, due, HandoffStatus.OPEN, lead_ids, rep_ids],
+        )
+        cursor.execute(
+            f"UPDATE {Lead._meta.db_table} AS l "
+            "SET stage = %s, owner_id = v.rep_id, sla_due_at = %s, updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::int[]) AS v(lead_id, rep_id) WHERE l.id = v.lead_id",
+            [mql.slug, due, now, lead_ids, rep_ids],
+        )
+
+
+def _write_promotions_orm(
+    *,
+    assigned: list[tuple[int, int | None, str]],
+    mql: Stage,
+    due: datetime,
+    now: datetime,
+    rule: str,
+    reason: str,
+    stages: Stages,
+) -> None:
+    """The portable path (SQLite): bulk inserts and one UPDATE per rep."""
+    Transition.objects.bulk_create(
+        [
+            Transition(
+                lead_id=pk,
+                from_stage=stages.by_slug.get(stage),
+                to_stage=mql,
+                at=now,
+                rule=rule,
+                reason=reason,
+            )
+            for pk, _, stage in assigned
+        ],
+        batch_size=2000,
+    )
+    Handoff.objects.bulk_create(
+        [Handoff(lead_id=pk, rep_id=rep, assigned_at=now, sla_due_at=due) for pk, rep, _ in assigned],
+        batch_size=2000,
+    )
+    by_rep: dict[int | None, list[int]] = defaultdict(list)
+    for pk, rep, _ in assigned:
+        by_rep[rep].append(pk)
+    for rep, pks in by_rep.items():
+        Lead.objects.filter(pk__in=pks).update(stage=mql.slug, owner_id=rep, sla_due_at=due, updated_at=now)
 
 
 def route_locked_lead(*, lead: Lead, now: datetime, stages: Stages, exclude: int | None = None) -> Handoff:
