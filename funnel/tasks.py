@@ -18,8 +18,9 @@ def promote_leads_task(lead_ids: list[int] | None = None) -> int:
 
 @shared_task(**RETRY)
 def sweep_promotions_task() -> int:
-    """The periodic sweep: any lead that meets the bar but was missed (a lost message) is promoted."""
-    return handoff.promote_qualified_leads()
+    """The periodic sweep: any lead that meets the bar but was missed (a lost message) is promoted, and
+    hand-offs waiting in the unassigned queue go to reps who have room again."""
+    return handoff.promote_qualified_leads() + handoff.route_unassigned()
 
 
 @shared_task(**RETRY)

@@ -271,3 +271,32 @@ def test_assigning_a_lead_in_inquiry_is_a_conflict(manager, rep):
     lead = LeadFactory()
     response = client_for(manager).post(f"/api/v1/leads/{lead.pk}/assign/", {"owner": rep.pk}, format="json")
     assert response.status_code == 409
+
+
+def test_the_sweep_hands_unassigned_leads_to_reps_who_have_room_again(scoring_model, rep):
+    from funnel.tasks import sweep_promotions_task
+
+    RepProfile.objects.create(user=rep, capacity=1)
+    first, second = qualified(), qualified()
+    assert sweep_promotions_task() == 2
+    second.refresh_from_db()
+    assert second.owner_id is None
+    assert sweep_promotions_task() == 0  # still no room
+    handoff.accept_lead(lead_id=first.pk, actor=rep)
+    assert sweep_promotions_task() == 1
+    second.refresh_from_db()
+    assert second.owner_id == rep.pk
+    assert list(Handoff.objects.filter(lead=second).order_by("pk").values_list("rep_id", "status")) == [
+        (None, "reassigned"),
+        (rep.pk, "open"),
+    ]
+
+
+def test_an_idempotent_retry_of_an_accept_replays_the_first_answer(waiting, rep):
+    client = client_for(rep)
+    url = f"/api/v1/leads/{waiting.pk}/accept/"
+    first = client.post(url, HTTP_IDEMPOTENCY_KEY="accept-1")
+    again = client.post(url, HTTP_IDEMPOTENCY_KEY="accept-1")
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert Transition.objects.filter(lead=waiting, to_stage__slug="sal").count() == 1
