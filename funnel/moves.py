@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -171,8 +172,6 @@ def move_lead(
         lead = Lead.objects.select_for_update().get(pk=lead_id)
         from_stage, to_stage = check_move(lead=lead, to_slug=to_slug, amount=amount, stages=stages)
         if not can_move(user=actor, from_stage=from_stage, to_stage=to_stage):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied("Your team does not work these stages.")
         now = timezone.now()
         from_kind = from_stage.kind if from_stage else K.INQUIRY
