@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from funnel import handoff
 from funnel.models import Handoff, Stage, Transition
@@ -191,3 +193,35 @@ def test_the_timeline_merges_activities_moves_and_notes_newest_first(
     assert [item["type"] for item in second["results"]] == ["activity"]
     assert second["previous"] is not None
     assert client.get(f"/api/v1/leads/{lead.pk}/timeline/?page=0").status_code == 400
+
+
+def test_an_out_of_range_lead_id_is_a_404_not_a_server_error(manager):
+    client = client_for(manager)
+    for path in ("accept/", "reject/", "move/", "assign/", "transitions/", "timeline/"):
+        url = f"/api/v1/leads/{'9' * 30}/{path}"
+        response = (
+            client.get(url) if path in ("transitions/", "timeline/") else client.post(url, {}, format="json")
+        )
+        assert response.status_code == 404, (path, response.status_code)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.dictionaries(
+        st.sampled_from(["stage", "reason", "amount", "note", "owner", "x"]), json_values, max_size=4
+    ),
+    path=st.sampled_from(["move", "reject", "assign", "accept"]),
+)
+def test_no_payload_makes_a_funnel_action_fail_with_a_server_error(manager, body, path):
+    lead = LeadFactory(stage="sql")
+    response = client_for(manager).post(f"/api/v1/leads/{lead.pk}/{path}/", body, format="json")
+    assert response.status_code < 500, response.content
