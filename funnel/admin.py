@@ -46,7 +46,7 @@ class RepProfileAdmin(admin.ModelAdmin):
 
 @admin.register(FunnelSettings)
 class FunnelSettingsAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "escalate_breaches", "default_sla_hours"]
+    list_display = ["__str__", "escalate_breaches", "default_sla_hours", "business_hours_only"]
 
     def has_add_permission(self, request: Any) -> bool:
         return not FunnelSettings.objects.exists()

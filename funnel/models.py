@@ -173,10 +173,22 @@ class FunnelSettings(models.Model):
     default_sla_hours = models.PositiveIntegerField(
         default=24, help_text="The follow-up deadline when the MQL stage has no SLA hours of its own."
     )
+    business_hours_only = models.BooleanField(
+        default=False,
+        help_text="Count SLA hours only on weekdays between the start and end hour (TIME_ZONE).",
+    )
+    business_day_start = models.PositiveSmallIntegerField(default=9, help_text="Hour of day, 0 to 23.")
+    business_day_end = models.PositiveSmallIntegerField(default=17, help_text="Hour of day, 1 to 24.")
 
     class Meta:
         verbose_name = "funnel settings"
         verbose_name_plural = "funnel settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(business_day_start__lt=models.F("business_day_end"), business_day_end__lte=24),
+                name="funnel_business_day_ok",
+            ),
+        ]
 
     def __str__(self) -> str:
         return "Funnel settings"

@@ -300,3 +300,23 @@ def test_an_idempotent_retry_of_an_accept_replays_the_first_answer(waiting, rep)
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
     assert Transition.objects.filter(lead=waiting, to_stage__slug="sal").count() == 1
+
+
+def test_with_business_hours_the_clock_stops_overnight_and_at_weekends(scoring_model, rep):
+    from funnel.models import FunnelSettings
+
+    FunnelSettings.objects.update_or_create(pk=1, defaults={"business_hours_only": True})
+    lead = qualified()
+    with time_machine.travel("2026-03-06 15:00:00Z", tick=False):  # a Friday, 15:00 UTC (TIME_ZONE is UTC)
+        handoff.promote_qualified_leads()
+    lead.refresh_from_db()
+    # 2 h on Friday, 8 h on Monday, 8 h on Tuesday, 6 h on Wednesday = 24 business hours.
+    assert lead.sla_due_at.isoformat() == "2026-03-11T15:00:00+00:00"
+
+
+def test_business_hours_start_counting_at_the_next_opening():
+    from datetime import UTC, datetime
+
+    saturday_night = datetime(2026, 3, 7, 22, 0, tzinfo=UTC)
+    due = handoff.add_business_hours(start=saturday_night, hours=3, day_start=9, day_end=17)
+    assert due == datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
