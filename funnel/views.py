@@ -17,7 +17,7 @@ from core.errors import ValidationProblem
 from core.pages import role_required
 from core.roles import MANAGERS, MARKETING, SALES, is_manager
 from funnel import feedback, handoff
-from funnel.models import Handoff, HandoffStatus, RejectReason
+from funnel.models import Handoff, HandoffStatus, RejectReason, Stage
 from leads.selectors import get_lead_for
 
 QUEUE_LIMIT = 200
@@ -98,17 +98,15 @@ def _decide(request: HttpRequest, lead_id: int, action: str) -> HttpResponse:
         error = "Only the lead's owner or a manager can do this."
     if request.htmx:
         lead.refresh_from_db()
-        return render(
-            request,
-            "funnel/_queue_done.html",
-            {
-                "lead": lead,
-                "done": "" if error else done,
-                "error": error,
-                "manager": is_manager(request.user),
-            },
-            status=200,
-        )
+        stage = Stage.objects.filter(slug=lead.stage).first()
+        context = {
+            "lead": lead,
+            "stage": stage.name if stage else lead.stage,
+            "done": "" if error else done,
+            "error": error,
+            "manager": is_manager(request.user),
+        }
+        return render(request, "funnel/_queue_done.html", context)
     if error:
         messages.error(request, f"{lead.email}: {error}")
     else:

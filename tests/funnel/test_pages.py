@@ -74,7 +74,7 @@ def test_a_rep_accepts_through_htmx_and_gets_the_row_back(client, handed, rep):
     client.force_login(rep)
     response = client.post(f"/queue/{handed[0].pk}/accept/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert "Accepted." in response.content.decode()
+    assert "The lead is now in SAL, owned by" in response.content.decode()
     assert f'id="handoff-{handed[0].pk}"' in response.content.decode()
     handed[0].refresh_from_db()
     assert handed[0].stage == "sal"
