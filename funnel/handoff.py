@@ -229,12 +229,21 @@ def _promote_batch(
     *, lead_ids: Sequence[int] | None, now: datetime, batch_size: int, stages: Stages, model: ScoringModel
 ) -> int:
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # TRICKY: a promotion batch need not wait for its WAL flush. If the server crashed right after
+            # the commit, the whole batch would be lost atomically (leads still in Inquiry, rotation as
+            # before) and the periodic sweep would promote the same leads again; nothing else depends on it.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         router = load_router()
         candidates = promotable_leads(stages=stages, model=model)
         if lead_ids is not None:
             candidates = candidates.filter(pk__in=lead_ids)
-        rows = list(
-            candidates.order_by("pk")
+        # TRICKY: no ORDER BY in SQL. Ordered by id, PostgreSQL would walk the primary key past every lead
+        # already promoted (quadratic over a big backlog); unordered, it reads the stage index. The batch is
+        # sorted here so the rotation hands leads out in the order they arrived.
+        rows = sorted(
+            candidates.order_by()
             .select_for_update(skip_locked=True, of=("self",))[:batch_size]
             .values_list("pk", "country", "stage")
         )
