@@ -1,11 +1,11 @@
 """Benchmark: promote and route newly qualified leads across sales reps with capacities and territories.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python bench/handoff.py [--leads 100000] [--reps 20]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python bench/handoff.py [--leads N] [--reps N]
 
 The script creates its own PostgreSQL database on the server of DATABASE_URL, migrates it, loads the leads
 (all meeting the MQL bar, in Inquiry) and reps, times ``funnel.handoff.promote_qualified_leads`` (the same
 code the Celery sweep runs), checks every lead was handed exactly once, and prints hand-offs per second and
-the fairness of the rotation: max − min leads per rep among reps with the same eligibility (same territory,
+the fairness of the rotation: max - min leads per rep among reps with the same eligibility (same territory,
 capacity not reached). For comparison it times the physical limit on the same PostgreSQL: the same rows
 written by three raw set-based statements (INSERT … SELECT, UPDATE) with no routing. The database is dropped
 at the end.
@@ -45,7 +45,9 @@ def _admin(url: str, sql: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=5000, help="leads per routing transaction")
@@ -101,8 +103,9 @@ def run(*, leads: int, reps: int, batch: int) -> None:
         cursor.execute(
             f"""
             INSERT INTO {Lead._meta.db_table} (email, first_name, last_name, company, job_title, seniority,
-                industry, country, phone, source, utm_source, utm_medium, utm_campaign, external_id, attributes,
-                score, fit_score, engagement_score, grade, score_breakdown, stage, created_at, updated_at)
+                industry, country, phone, source, utm_source, utm_medium, utm_campaign, external_id,
+                attributes, score, fit_score, engagement_score, grade, score_breakdown, stage,
+                created_at, updated_at)
             SELECT 'lead' || g || '@bench.example', 'Lead', g::text, 'Acme', 'VP', 'vp', 'software',
                 CASE WHEN g %% 1000 < %s THEN (ARRAY['DE','AT','CH'])[1 + g %% 3]
                      ELSE (ARRAY['US','GB','FR','SE','NL'])[1 + g %% 5] END,
@@ -112,7 +115,10 @@ def run(*, leads: int, reps: int, batch: int) -> None:
             [int(dach_share * 1000), leads],
         )
         cursor.execute(f"ANALYZE {Lead._meta.db_table}")
-    print(f"{leads:,} qualified leads in Inquiry, {reps} reps ({territory_reps} DACH-only, {small} with a small capacity)")
+    print(
+        f"{leads:,} qualified leads in Inquiry, {reps} reps "
+        f"({territory_reps} DACH-only, {small} with a small capacity)"
+    )
 
     started = time.perf_counter()
     made = promote_qualified_leads(batch_size=batch)
@@ -137,32 +143,42 @@ def run(*, leads: int, reps: int, batch: int) -> None:
             continue
         groups[(tuple(sorted(profile.countries)),)].append(count)
 
-    print(f"promoted and routed {made:,} leads in {elapsed:.2f} s: {made / elapsed:,.0f} hand-offs/s (target ≥ 5,000)")
+    print(
+        f"promoted and routed {made:,} leads in {elapsed:.2f} s: "
+        f"{made / elapsed:,.0f} hand-offs/s (target >= 5,000)"
+    )
     print(f"unassigned: {unassigned}")
     worst = 0
     for (territory,), counts in sorted(groups.items()):
         spread = max(counts) - min(counts)
         worst = max(worst, spread)
         label = "/".join(territory) or "any country"
-        print(f"  reps for {label}: {len(counts)} reps, {min(counts):,}–{max(counts):,} leads each, max − min = {spread}")
+        print(
+            f"  reps for {label}: {len(counts)} reps, "
+            f"{min(counts):,} to {max(counts):,} leads each, max - min = {spread}"
+        )
     for username, count, capacity in capped:
         print(f"  {username}: at capacity ({count:,} of {capacity:,}), skipped afterwards")
-    print(f"fairness: max − min = {worst} among reps with the same eligibility (target ≤ 1)")
+    print(f"fairness: max - min = {worst} among reps with the same eligibility (target <= 1)")
 
     # The physical limit: the same rows with three set-based statements and no routing, then rolled back.
     mql = Stage.objects.get(slug="mql").pk
     inquiry = Stage.objects.get(slug="inquiry").pk
     rep_ids = [p.user_id for p in RepProfile.objects.order_by("user_id")]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {Lead._meta.db_table} SET stage = 'inquiry', owner_id = NULL, sla_due_at = NULL")
+        cursor.execute(
+            f"UPDATE {Lead._meta.db_table} SET stage = 'inquiry', owner_id = NULL, sla_due_at = NULL"
+        )
         started = time.perf_counter()
         cursor.execute(
-            f"INSERT INTO {Transition._meta.db_table} (lead_id, from_stage_id, to_stage_id, at, rule, reason) "
+            f"INSERT INTO {Transition._meta.db_table} "
+            "(lead_id, from_stage_id, to_stage_id, at, rule, reason) "
             f"SELECT id, %s, %s, now(), 'raw', '' FROM {Lead._meta.db_table}",
             [inquiry, mql],
         )
         cursor.execute(
-            f"INSERT INTO {Handoff._meta.db_table} (lead_id, rep_id, assigned_at, sla_due_at, status, late, note) "
+            f"INSERT INTO {Handoff._meta.db_table} "
+            "(lead_id, rep_id, assigned_at, sla_due_at, status, late, note) "
             f"SELECT id, (%s::int[])[1 + id %% %s], now(), now() + interval '24 hours', 'raw', false, '' "
             f"FROM {Lead._meta.db_table}",
             [rep_ids, len(rep_ids)],
@@ -175,7 +191,7 @@ def run(*, leads: int, reps: int, batch: int) -> None:
         raw = time.perf_counter() - started
         transaction.set_rollback(True)
     print(
-        f"physical limit (raw INSERT … SELECT ×2 + UPDATE, no routing): {leads / raw:,.0f} rows/s; "
+        f"physical limit (raw INSERT … SELECT x2 + UPDATE, no routing): {leads / raw:,.0f} rows/s; "
         f"routing runs at {raw / elapsed:.0%} of it"
     )
 
