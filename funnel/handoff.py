@@ -81,13 +81,16 @@ class Router:
                 self.generalists.append(rep)
 
     def pick(self, country: str, exclude: int | None = None) -> int | None:
-        for group in (self.by_country.get(country.upper(), ()), self.generalists):
+        """The next rep for a lead from ``country``: least recently assigned, with room, not ``exclude``."""
+        territory = self.by_country.get(country.upper(), ()) if country else ()
+        for group in (territory, self.generalists):
             best: RepSlot | None = None
-            for rep in group:
-                if rep.user_id == exclude or not rep.has_room:
+            best_rotation = 0
+            for rep in group:  # a handful of reps: a scan beats a heap that must skip full reps
+                if rep.user_id == exclude or (rep.capacity is not None and rep.open >= rep.capacity):
                     continue
-                if best is None or rep.rotation < best.rotation:
-                    best = rep
+                if best is None or rep.rotation < best_rotation:
+                    best, best_rotation = rep, rep.rotation
             if best is not None:
                 self.counter += 1
                 best.rotation = self.counter
@@ -269,6 +272,11 @@ def _promote_batch(
     return len(rows)
 
 
+def _array_literal(values: Iterable[int | None]) -> str:
+    """A PostgreSQL array literal: one text parameter instead of thousands of adapted integers."""
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
 def _write_promotions_pg(
     *,
     assigned: list[tuple[int, int | None, str]],
@@ -280,9 +288,11 @@ def _write_promotions_pg(
     stages: Stages,
 ) -> None:
     """Three statements for the whole batch: the transitions, the hand-offs and the leads, from arrays."""
-    lead_ids = [pk for pk, _, _ in assigned]
-    rep_ids = [rep for _, rep, _ in assigned]
-    from_ids = [stages.by_slug[stage].pk if stage in stages.by_slug else None for _, _, stage in assigned]
+    lead_ids = _array_literal(pk for pk, _, _ in assigned)
+    rep_ids = _array_literal(rep for _, rep, _ in assigned)
+    from_ids = _array_literal(
+        stages.by_slug[stage].pk if stage in stages.by_slug else None for _, _, stage in assigned
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Transition._meta.db_table} "

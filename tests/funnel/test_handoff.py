@@ -320,3 +320,10 @@ def test_business_hours_start_counting_at_the_next_opening():
     saturday_night = datetime(2026, 3, 7, 22, 0, tzinfo=UTC)
     due = handoff.add_business_hours(start=saturday_night, hours=3, day_start=9, day_end=17)
     assert due == datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+
+
+def test_a_very_large_rescore_queues_the_sweep_instead_of_a_huge_message(monkeypatch):
+    sent = []
+    monkeypatch.setattr("funnel.receivers.enqueue_on_commit", lambda task, **kw: sent.append((task.name, kw)))
+    leads_scored.send(sender=Lead, lead_ids=list(range(1, 6002)))
+    assert sent == [("funnel.tasks.sweep_promotions_task", {})]
