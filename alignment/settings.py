@@ -162,6 +162,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "leads.tasks.sweep_stale_scores_task",
         "schedule": crontab(minute="*/5"),
     },
+    "funnel-sweep-promotions": {
+        "task": "funnel.tasks.sweep_promotions_task",
+        "schedule": 300.0,
+    },
+    "funnel-mark-sla-breaches": {
+        "task": "funnel.tasks.mark_sla_breaches_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------------

@@ -23,10 +23,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/scoring-model/", ActiveScoringModelView.as_view(), name="scoring-model"),
+    path("api/v1/", include("funnel.api_urls")),
     path("api/v1/", include(router.urls)),
     path("leads/", include("leads.urls")),
     path("import/", include("leads.import_urls")),
     path("scoring/", include("leads.scoring_urls")),
+    path("", include("funnel.urls")),
     path("", include("core.urls")),
 ]
 

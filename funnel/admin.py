@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 
-from funnel.models import Handoff, RejectReason, Stage, Transition
+from funnel.models import FunnelSettings, Handoff, RejectReason, RepProfile, Stage, Transition
 
 
 @admin.register(Stage)
@@ -32,3 +34,22 @@ class HandoffAdmin(admin.ModelAdmin):
     list_display = ["lead", "rep", "status", "assigned_at", "sla_due_at", "breached_at", "late"]
     list_filter = ["status", "late"]
     raw_id_fields = ["lead"]
+
+
+@admin.register(RepProfile)
+class RepProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "active", "capacity", "countries"]
+    list_editable = ["active", "capacity"]
+    filter_horizontal = ["markets"]
+    readonly_fields = ["rotation"]
+
+
+@admin.register(FunnelSettings)
+class FunnelSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "escalate_breaches", "default_sla_hours", "business_hours_only"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return not FunnelSettings.objects.exists()
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -128,3 +128,71 @@ class Handoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} → {self.rep_id} due {self.sla_due_at:%Y-%m-%d %H:%M}"
+
+
+class RepProfile(models.Model):
+    """How routing treats one sales rep: active or not, a capacity and an optional territory.
+
+    A rep with no countries and no markets takes leads from anywhere. ``rotation`` is the routing sequence
+    number of the rep's latest assignment: the eligible rep with the lowest number is next (round-robin).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rep_profile"
+    )
+    active = models.BooleanField(default=True, help_text="Inactive reps get no new hand-offs.")
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The most open hand-offs at a time; empty means no limit."
+    )
+    countries = models.JSONField(default=list, blank=True, help_text="ISO 3166-1 alpha-2 codes.")
+    markets = models.ManyToManyField("leads.Market", blank=True, related_name="+")
+    rotation = models.BigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return f"Routing for {self.user}"
+
+
+class RoutingState(models.Model):
+    """A singleton row: locking it serialises routing, its counter orders the rotation."""
+
+    counter = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Routing counter {self.counter}"
+
+
+class FunnelSettings(models.Model):
+    """Organisation-wide funnel settings (a singleton, edited in the admin)."""
+
+    escalate_breaches = models.BooleanField(
+        default=False, help_text="Reassign a breached hand-off to the next rep, with a fresh SLA clock."
+    )
+    default_sla_hours = models.PositiveIntegerField(
+        default=24, help_text="The follow-up deadline when the MQL stage has no SLA hours of its own."
+    )
+    business_hours_only = models.BooleanField(
+        default=False,
+        help_text="Count SLA hours only on weekdays between the start and end hour (TIME_ZONE).",
+    )
+    business_day_start = models.PositiveSmallIntegerField(default=9, help_text="Hour of day, 0 to 23.")
+    business_day_end = models.PositiveSmallIntegerField(default=17, help_text="Hour of day, 1 to 24.")
+
+    class Meta:
+        verbose_name = "funnel settings"
+        verbose_name_plural = "funnel settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(business_day_start__lt=models.F("business_day_end"), business_day_end__lte=24),
+                name="funnel_business_day_ok",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Funnel settings"
+
+    @classmethod
+    def load(cls) -> FunnelSettings:
+        return cls.objects.get_or_create(pk=1)[0]

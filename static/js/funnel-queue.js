@@ -1,0 +1,30 @@
+// Live countdowns to hand-off deadlines: any <time data-deadline="ISO 8601"> shows the time left.
+(function () {
+  "use strict";
+  function format(ms) {
+    var past = ms < 0;
+    var minutes = Math.floor(Math.abs(ms) / 60000);
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    var mins = minutes % 60;
+    var text = days ? days + "d " + hours + "h" : hours ? hours + "h " + mins + "m" : mins + "m";
+    if (!days && !hours) {
+      text += " " + (Math.floor(Math.abs(ms) / 1000) % 60) + "s";
+    }
+    return past ? "overdue by " + text : text + " left";
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-deadline]").forEach(function (el) {
+      var due = Date.parse(el.getAttribute("data-deadline"));
+      if (isNaN(due)) return;
+      if (!el.title) el.title = el.textContent.trim();
+      el.textContent = format(due - now);
+      el.classList.toggle("is-overdue", due <= now);
+      el.classList.toggle("is-soon", due > now && due - now < 4 * 3600 * 1000);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("htmx:afterSwap", tick);
+  setInterval(tick, 1000);
+})();

@@ -1,0 +1,102 @@
+"""In a real Chromium: a rep accepts one lead and rejects another with a reason; marketing sees why."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from funnel import handoff
+from funnel.models import Handoff
+from leads.models import ScoringModel
+from tests.e2e.conftest import screenshot
+from tests.factories import CampaignFactory, LeadFactory, PersonaFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def reference_data():
+    """The rows the migrations seed (roles, stages, reject reasons), idempotently.
+
+    TRICKY: a transactional test that ran just before flushes them; serialized rollback puts them back, but
+    with the Playwright fixtures in play this test may not see them, so it ensures them itself.
+    """
+    from django.apps import apps
+
+    for module in ("core.migrations.0002_roles", "funnel.migrations.0002_seed_stages_and_reasons"):
+        seed = importlib.import_module(module)
+        (getattr(seed, "create_roles", None) or seed.seed)(apps, None)
+
+
+@pytest.fixture
+def two_hand_offs(reference_data, rep):
+    ScoringModel.objects.create(version=1, status="active", mql_threshold=60, min_grade="B")
+    webinar = CampaignFactory(slug="spring-webinar", name="Spring webinar")
+    ops = PersonaFactory(slug="ops-leader", name="Operations leader")
+    breakdown = [{"rule": "VP title", "points": 30}, {"rule": "Demo request", "points": 25}]
+    keep = LeadFactory(
+        first_name="Ada",
+        last_name="Keeper",
+        company="Northwind",
+        job_title="VP Operations",
+        score=85,
+        grade="A",
+        score_breakdown=breakdown,
+        campaign=webinar,
+        persona=ops,
+    )
+    drop = LeadFactory(
+        first_name="Bo",
+        last_name="Dropper",
+        company="Tiny Ltd",
+        job_title="Intern",
+        score=70,
+        grade="B",
+        score_breakdown=breakdown,
+        campaign=webinar,
+        persona=ops,
+    )
+    handoff.promote_qualified_leads()
+    return keep, drop
+
+
+def test_a_rep_accepts_and_rejects_and_the_marketer_sees_the_rejection(
+    page, login, two_hand_offs, rep, marketer
+):
+    keep, drop = two_hand_offs
+    login(rep)
+    page.goto("/queue/")
+    page.wait_for_selector(f"#handoff-{keep.pk} time.countdown")
+    assert "left" in page.inner_text(f"#handoff-{keep.pk} time.countdown")  # the live countdown ran
+    assert "VP title +30" in page.inner_text(f"#handoff-{keep.pk}")
+    screenshot(page, "funnel-queue-rep")
+
+    page.click(f"#handoff-{keep.pk} button:has-text('Accept')")
+    page.wait_for_selector(f"#handoff-{keep.pk}.is-done")
+    assert "Accepted." in page.inner_text(f"#handoff-{keep.pk}")
+
+    row = f"#handoff-{drop.pk}"
+    page.click(f"{row} summary")
+    page.select_option(f"#reason-{drop.pk}", "outside-target-market")
+    page.fill(f"#note-{drop.pk}", "An intern at a two-person company.")
+    screenshot(page, "funnel-queue-reject-picker")
+    page.click(f"{row} button:has-text('Reject lead')")
+    page.wait_for_selector(f"{row}.is-done")
+    assert "Rejected." in page.inner_text(row)
+    assert page.url.endswith("/queue/")  # no full page load: the rows were swapped in place
+    screenshot(page, "funnel-queue-after")
+
+    assert Handoff.objects.get(lead=keep).status == "accepted"
+    rejected = Handoff.objects.get(lead=drop)
+    assert (rejected.status, rejected.reject_reason.slug) == ("rejected", "outside-target-market")
+
+    page.context.clear_cookies()
+    login(marketer)
+    page.goto("/feedback/")
+    table = page.inner_text("table.rejected-leads")
+    assert "Bo Dropper" in table
+    assert "Outside target market" in table
+    assert "two-person company" in table
+    assert "spring webinar" in page.inner_text("section[aria-labelledby=by-campaign]").lower()
+    screenshot(page, "funnel-feedback")

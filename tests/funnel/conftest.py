@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import pytest
+
+from leads.models import ScoringModel
+from tests.factories import LeadFactory
+
+
+@pytest.fixture
+def scoring_model(db):
+    """The active scoring model: score ≥ 60 with grade B or better is an MQL."""
+    return ScoringModel.objects.create(version=1, status="active", mql_threshold=60, min_grade="B")
+
+
+def qualified(**kwargs):
+    """A lead in Inquiry that meets the MQL bar."""
+    return LeadFactory(score=kwargs.pop("score", 80), grade=kwargs.pop("grade", "A"), **kwargs)
