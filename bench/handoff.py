@@ -82,7 +82,9 @@ def run(*, leads: int, reps: int, batch: int) -> None:
     from leads.models import Lead, ScoringModel
 
     call_command("migrate", verbosity=0)
-    ScoringModel.objects.create(version=1, status="active", mql_threshold=60, min_grade="B")
+    ScoringModel.objects.update_or_create(
+        version=1, defaults={"status": "active", "mql_threshold": 60, "min_grade": "B"}
+    )[0]
     sales = Group.objects.get(name="sales")
     # A quarter of the reps cover DACH only; the rest take any country. Two generalists have a small capacity
     # that fills up during the run; everyone else has room to spare.

@@ -31,7 +31,9 @@ def reference_data():
 
 @pytest.fixture
 def two_hand_offs(reference_data, rep):
-    ScoringModel.objects.create(version=1, status="active", mql_threshold=60, min_grade="B")
+    ScoringModel.objects.update_or_create(
+        version=1, defaults={"status": "active", "mql_threshold": 60, "min_grade": "B"}
+    )[0]
     webinar = CampaignFactory(slug="spring-webinar", name="Spring webinar")
     ops = PersonaFactory(slug="ops-leader", name="Operations leader")
     breakdown = [{"rule": "VP title", "points": 30}, {"rule": "Demo request", "points": 25}]

@@ -100,7 +100,7 @@ def test_marketer_logs_in_finds_a_lead_by_search_and_opens_it(page, login, marke
     assert page.locator("h1").inner_text() == "Grace Hopper"
     breakdown = page.locator("table.breakdown")
     assert "Seniority is director" in breakdown.inner_text()
-    assert "Marketing qualified" in page.locator("#h-pipeline + dl").inner_text()
+    assert "MQL" in page.locator("#h-pipeline + dl").inner_text()
     screenshot(page, "lead-detail")
 
     page.fill("#id_body", "Met at the expo; wants pricing for 40 seats.")

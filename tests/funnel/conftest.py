@@ -9,7 +9,9 @@ from tests.factories import LeadFactory
 @pytest.fixture
 def scoring_model(db):
     """The active scoring model: score ≥ 60 with grade B or better is an MQL."""
-    return ScoringModel.objects.create(version=1, status="active", mql_threshold=60, min_grade="B")
+    return ScoringModel.objects.update_or_create(
+        version=1, defaults={"status": "active", "mql_threshold": 60, "min_grade": "B"}
+    )[0]
 
 
 def qualified(**kwargs):

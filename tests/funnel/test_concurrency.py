@@ -39,7 +39,9 @@ def run_at_once(*calls):
 
 @pytest.fixture
 def waiting_lead(rep, manager):
-    ScoringModel.objects.create(version=1, status="active", mql_threshold=60, min_grade="B")
+    ScoringModel.objects.update_or_create(
+        version=1, defaults={"status": "active", "mql_threshold": 60, "min_grade": "B"}
+    )[0]
     lead = LeadFactory(score=90, grade="A")
     handoff.promote_qualified_leads()
     lead.refresh_from_db()
@@ -74,7 +76,9 @@ def test_an_accept_racing_a_reject_leaves_exactly_one_decision(waiting_lead, rep
 
 
 def test_workers_promoting_at_once_hand_each_lead_once_and_keep_the_rotation_fair(db):
-    ScoringModel.objects.create(version=1, status="active", mql_threshold=60, min_grade="B")
+    ScoringModel.objects.update_or_create(
+        version=1, defaults={"status": "active", "mql_threshold": 60, "min_grade": "B"}
+    )[0]
     reps = [UserFactory(username=f"r{i}", roles=["sales"]) for i in range(3)]
     leads = [LeadFactory(score=90, grade="A") for _ in range(60)]
     ids = [lead.pk for lead in leads]
