@@ -91,16 +91,40 @@ def _empty_cache():
     cache.clear()
 
 
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker is not None and marker.kwargs.get("transaction")) or (
+        "live_server" in getattr(item, "fixturenames", ())
+    )
+
+
 def pytest_collection_modifyitems(config, items):
-    """Transactional tests (threads, live server, real workers) empty every table when they end, which would
-    wipe the reference rows our migrations seed (roles, stages, reject reasons, the default scoring model)
-    for every test after them. Serialized rollback puts those rows back."""
-    for item in items:
-        marker = item.get_closest_marker("django_db")
-        transactional = (marker is not None and marker.kwargs.get("transaction")) or (
-            "live_server" in getattr(item, "fixturenames", ())
-        )
-        if transactional and not (marker is not None and marker.kwargs.get("serialized_rollback")):
-            kwargs = dict(marker.kwargs) if marker is not None else {}
-            kwargs.update(transaction=True, serialized_rollback=True)
-            item.add_marker(pytest.mark.django_db(**kwargs))
+    """Transactional tests (threads, live server, real workers) run last, as Django's own runner orders them:
+    they empty every table when they end, so a test after one would miss the rows our migrations seed."""
+    items.sort(key=_is_transactional)
+
+
+# The data migrations that seed reference rows; each is idempotent.
+REFERENCE_SEEDS = [
+    ("core.migrations.0002_roles", "create_roles"),
+    ("funnel.migrations.0002_seed_stages_and_reasons", "seed"),
+    ("leads.migrations.0004_default_scoring_model", "create_default_model"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _reference_rows(request):
+    """A transactional test starts from tables the previous one emptied: put the seeded rows back.
+
+    (Serialized rollback cannot do it here: once Playwright runs an event loop in the test thread, Django
+    hands out a fresh connection object that no longer carries the serialized data.)
+    """
+    if not _is_transactional(request.node):
+        return
+    request.getfixturevalue("transactional_db")
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in REFERENCE_SEEDS:
+        getattr(importlib.import_module(module), function)(apps, None)

@@ -12,7 +12,7 @@ from leads.models import ScoringModel
 from tests.e2e.conftest import screenshot
 from tests.factories import CampaignFactory, LeadFactory, PersonaFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from leads.models import Lead, ScoringModel
 from tests.conftest import client_for, needs_postgres
 from tests.factories import LeadFactory, UserFactory
 
-pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 
 
 def run_at_once(*calls):

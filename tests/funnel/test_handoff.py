@@ -10,7 +10,7 @@ from core.models import AuditEvent
 from funnel import handoff
 from funnel.models import Handoff, RepProfile, Transition
 from leads.ingest import upsert_leads
-from leads.models import Activity, Lead, Market
+from leads.models import Activity, Lead, Market, ScoringModel
 from leads.signals import leads_scored
 from tests.conftest import client_for
 from tests.factories import LeadFactory, UserFactory
@@ -110,6 +110,7 @@ def test_inactive_reps_get_no_new_hand_offs(scoring_model, rep, other_rep):
 
 
 def test_nobody_is_promoted_without_an_active_scoring_model(rep):
+    ScoringModel.objects.filter(status="active").update(status="retired")
     qualified()
     assert handoff.promote_qualified_leads() == 0
 
