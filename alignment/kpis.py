@@ -55,7 +55,7 @@ Measures = Mapping[str, Any]
 
 
 def share(part: Any, whole: Any) -> float | None:
-    """A fraction 0–1, or ``None`` when there is nothing to divide by."""
+    """A fraction from 0 to 1, or ``None`` when there is nothing to divide by."""
     if part is None or not whole:
         return None
     return round(float(part) / float(whole), 4)
@@ -95,57 +95,206 @@ def _count(name: str) -> Callable[[Measures], int]:
 
 REGISTRY: tuple[Kpi, ...] = (
     Kpi("new_leads", "New leads", "leads", "Leads created in the period.", True, True, _count("new_leads")),
-    Kpi("mqls", "MQLs", "leads", "Leads entering an MQL stage in the period.", True, True, _count("mqls"),
-        ("new_leads", "acceptance_rate")),
-    Kpi("sals", "SALs", "leads", "Leads entering a sales-accepted stage in the period.", True, True,
-        _count("sals"), ("mqls", "acceptance_rate")),
-    Kpi("sqls", "SQLs", "leads", "Leads entering an SQL stage in the period.", True, True, _count("sqls"),
-        ("mqls", "acceptance_rate", "mql_to_sql_rate")),
-    Kpi("opportunities", "Opportunities", "leads", "Leads entering an opportunity stage in the period.",
-        True, True, _count("opportunities"), ("sqls", "pipeline_amount")),
-    Kpi("won", "Won", "leads", "Leads entering a won stage in the period.", True, True, _count("won"),
-        ("opportunities", "win_rate")),
-    Kpi("lost", "Lost", "leads", "Leads entering a lost stage in the period.", False, True, _count("lost"),
-        ("opportunities", "win_rate")),
-    Kpi("acceptance_rate", "Acceptance rate", "share",
-        "Of the period's MQLs, the share sales accepted (up to now).", True, False,
-        lambda m: share(m.get("accepted"), m.get("mqls")), ("mqls", "rejection_rate", "sla_compliance")),
-    Kpi("rejection_rate", "Rejection rate", "share",
-        "Of the period's MQLs, the share sales rejected with a reason (up to now).", False, False,
-        lambda m: share(m.get("rejected"), m.get("mqls")), ("mqls", "acceptance_rate", "reject_reasons")),
-    Kpi("mql_to_sql_rate", "MQL → SQL rate", "share",
-        "Of the period's MQLs, the share that reached SQL or beyond (up to now).", True, False,
-        lambda m: share(m.get("reached_sql"), m.get("mqls")), ("mqls", "acceptance_rate", "sqls")),
-    Kpi("win_rate", "Win rate", "share", "Won ÷ (won + lost) among deals closed in the period.", True, False,
-        lambda m: share(m.get("won"), (m.get("won") or 0) + (m.get("lost") or 0)), ("won", "lost")),
-    Kpi("sla_compliance", "SLA compliance", "share",
-        "Of hand-offs due in the period, the share accepted or rejected by the deadline.", True, False,
+    Kpi(
+        "mqls",
+        "MQLs",
+        "leads",
+        "Leads entering an MQL stage in the period.",
+        True,
+        True,
+        _count("mqls"),
+        ("new_leads", "acceptance_rate"),
+    ),
+    Kpi(
+        "sals",
+        "SALs",
+        "leads",
+        "Leads entering a sales-accepted stage in the period.",
+        True,
+        True,
+        _count("sals"),
+        ("mqls", "acceptance_rate"),
+    ),
+    Kpi(
+        "sqls",
+        "SQLs",
+        "leads",
+        "Leads entering an SQL stage in the period.",
+        True,
+        True,
+        _count("sqls"),
+        ("mqls", "acceptance_rate", "mql_to_sql_rate"),
+    ),
+    Kpi(
+        "opportunities",
+        "Opportunities",
+        "leads",
+        "Leads entering an opportunity stage in the period.",
+        True,
+        True,
+        _count("opportunities"),
+        ("sqls", "pipeline_amount"),
+    ),
+    Kpi(
+        "won",
+        "Won",
+        "leads",
+        "Leads entering a won stage in the period.",
+        True,
+        True,
+        _count("won"),
+        ("opportunities", "win_rate"),
+    ),
+    Kpi(
+        "lost",
+        "Lost",
+        "leads",
+        "Leads entering a lost stage in the period.",
+        False,
+        True,
+        _count("lost"),
+        ("opportunities", "win_rate"),
+    ),
+    Kpi(
+        "acceptance_rate",
+        "Acceptance rate",
+        "share",
+        "Of the period's MQLs, the share sales accepted (up to now).",
+        True,
+        False,
+        lambda m: share(m.get("accepted"), m.get("mqls")),
+        ("mqls", "rejection_rate", "sla_compliance"),
+    ),
+    Kpi(
+        "rejection_rate",
+        "Rejection rate",
+        "share",
+        "Of the period's MQLs, the share sales rejected with a reason (up to now).",
+        False,
+        False,
+        lambda m: share(m.get("rejected"), m.get("mqls")),
+        ("mqls", "acceptance_rate", "reject_reasons"),
+    ),
+    Kpi(
+        "mql_to_sql_rate",
+        "MQL → SQL rate",
+        "share",
+        "Of the period's MQLs, the share that reached SQL or beyond (up to now).",
+        True,
+        False,
+        lambda m: share(m.get("reached_sql"), m.get("mqls")),
+        ("mqls", "acceptance_rate", "sqls"),
+    ),
+    Kpi(
+        "win_rate",
+        "Win rate",
+        "share",
+        "Won ÷ (won + lost) among deals closed in the period.",
+        True,
+        False,
+        lambda m: share(m.get("won"), (m.get("won") or 0) + (m.get("lost") or 0)),
+        ("won", "lost"),
+    ),
+    Kpi(
+        "sla_compliance",
+        "SLA compliance",
+        "share",
+        "Of hand-offs due in the period, the share accepted or rejected by the deadline.",
+        True,
+        False,
         lambda m: share(m.get("handoffs_met"), m.get("handoffs_due")),
-        ("median_hours_to_accept", "mqls")),
-    Kpi("median_hours_to_accept", "Median hours to accept", "hours",
-        "Median time from hand-off to acceptance, over hand-offs accepted in the period.", False, False,
-        lambda m: _median(m.get("median_hours_to_accept")), ("sla_compliance", "sals")),
-    Kpi("median_days_mql_to_won", "Median days MQL → won", "days",
-        "Median time from MQL to won, over leads won in the period.", False, False,
-        lambda m: _median(m.get("median_days_mql_to_won")), ("won", "win_rate")),
-    Kpi("pipeline_amount", "Pipeline created", "amount",
-        "Amounts given when leads entered an opportunity stage in the period.", True, True,
-        lambda m: _amount(m.get("pipeline_amount")), ("opportunities",)),
-    Kpi("won_amount", "Won amount", "amount", "Amounts given when leads entered a won stage in the period.",
-        True, True, lambda m: _amount(m.get("won_amount")), ("won", "win_rate", "pipeline_amount")),
-    Kpi("marketing_sourced_won_amount", "Marketing-sourced won amount", "amount",
-        "Won amount of leads whose source is not outbound.", True, True,
-        lambda m: _amount(m.get("marketing_won_amount")), ("won_amount", "won", "mqls")),
-    Kpi("cost_per_mql", "Cost per MQL", "amount", "Campaign cost in the period ÷ MQLs.", False, False,
-        lambda m: _per(m.get("cost"), m.get("mqls")), ("mqls",)),
-    Kpi("cost_per_sql", "Cost per SQL", "amount", "Campaign cost in the period ÷ SQLs.", False, False,
-        lambda m: _per(m.get("cost"), m.get("sqls")), ("sqls", "mql_to_sql_rate")),
-    Kpi("funnel_depth_credit", "Funnel-depth credit", "points",
+        ("median_hours_to_accept", "mqls"),
+    ),
+    Kpi(
+        "median_hours_to_accept",
+        "Median hours to accept",
+        "hours",
+        "Median time from hand-off to acceptance, over hand-offs accepted in the period.",
+        False,
+        False,
+        lambda m: _median(m.get("median_hours_to_accept")),
+        ("sla_compliance", "sals"),
+    ),
+    Kpi(
+        "median_days_mql_to_won",
+        "Median days MQL → won",
+        "days",
+        "Median time from MQL to won, over leads won in the period.",
+        False,
+        False,
+        lambda m: _median(m.get("median_days_mql_to_won")),
+        ("won", "win_rate"),
+    ),
+    Kpi(
+        "pipeline_amount",
+        "Pipeline created",
+        "amount",
+        "Amounts given when leads entered an opportunity stage in the period.",
+        True,
+        True,
+        lambda m: _amount(m.get("pipeline_amount")),
+        ("opportunities",),
+    ),
+    Kpi(
+        "won_amount",
+        "Won amount",
+        "amount",
+        "Amounts given when leads entered a won stage in the period.",
+        True,
+        True,
+        lambda m: _amount(m.get("won_amount")),
+        ("won", "win_rate", "pipeline_amount"),
+    ),
+    Kpi(
+        "marketing_sourced_won_amount",
+        "Marketing-sourced won amount",
+        "amount",
+        "Won amount of leads whose source is not outbound.",
+        True,
+        True,
+        lambda m: _amount(m.get("marketing_won_amount")),
+        ("won_amount", "won", "mqls"),
+    ),
+    Kpi(
+        "cost_per_mql",
+        "Cost per MQL",
+        "amount",
+        "Campaign cost in the period ÷ MQLs.",
+        False,
+        False,
+        lambda m: _per(m.get("cost"), m.get("mqls")),
+        ("mqls",),
+    ),
+    Kpi(
+        "cost_per_sql",
+        "Cost per SQL",
+        "amount",
+        "Campaign cost in the period ÷ SQLs.",
+        False,
+        False,
+        lambda m: _per(m.get("cost"), m.get("sqls")),
+        ("sqls", "mql_to_sql_rate"),
+    ),
+    Kpi(
+        "funnel_depth_credit",
+        "Funnel-depth credit",
+        "points",
         "Marketing's credit: per marketing-sourced lead, points for the deepest stage reached in the period "
-        "(MQL 1, SAL 2, SQL 3, opportunity 5, won 10).", True, True,
-        lambda m: int(m.get("depth_credit") or 0), ("mqls", "sals", "sqls", "opportunities", "won")),
-    Kpi("reject_reasons", "Reject reasons", "leads by reason", "Leads rejected in the period, by reason.",
-        False, True, lambda m: dict(sorted((m.get("reject_reasons") or {}).items()))),
+        "(MQL 1, SAL 2, SQL 3, opportunity 5, won 10).",
+        True,
+        True,
+        lambda m: int(m.get("depth_credit") or 0),
+        ("mqls", "sals", "sqls", "opportunities", "won"),
+    ),
+    Kpi(
+        "reject_reasons",
+        "Reject reasons",
+        "leads by reason",
+        "Leads rejected in the period, by reason.",
+        False,
+        True,
+        lambda m: dict(sorted((m.get("reject_reasons") or {}).items())),
+    ),
 )
 KPIS: dict[str, Kpi] = {kpi.key: kpi for kpi in REGISTRY}
 NUMERIC_KEYS = [kpi.key for kpi in REGISTRY if kpi.key != "reject_reasons"]
@@ -182,7 +331,8 @@ def parse_scope(value: object) -> str:
 def _scoped(table: str) -> str:
     return f"""
         SELECT 'all' AS scope, x.* FROM {table} x
-        UNION ALL SELECT 'campaign:' || c.slug, x.* FROM {table} x JOIN leads_campaign c ON c.id = x.campaign_id
+        UNION ALL SELECT 'campaign:' || c.slug, x.* FROM {table} x
+            JOIN leads_campaign c ON c.id = x.campaign_id
         UNION ALL SELECT 'persona:' || p.slug, x.* FROM {table} x JOIN leads_persona p ON p.id = x.persona_id
         UNION ALL SELECT 'rep:' || CAST(x.rep_id AS TEXT), x.* FROM {table} x WHERE x.rep_id IS NOT NULL
     """
@@ -321,7 +471,8 @@ _MEDIANS_SQL = f"""
         SELECT 'median_days_mql_to_won' AS measure, scope, days_to_won AS v FROM scoped_f
         WHERE days_to_won IS NOT NULL
         UNION ALL
-        SELECT 'median_hours_to_accept', scope, hours_to_accept FROM scoped_h WHERE hours_to_accept IS NOT NULL
+        SELECT 'median_hours_to_accept', scope, hours_to_accept FROM scoped_h
+        WHERE hours_to_accept IS NOT NULL
     ),
     ranked AS (
         SELECT measure, scope, v,
@@ -429,7 +580,9 @@ def compute_snapshots(*, period: Period | str, now: datetime | None = None) -> i
     with transaction.atomic():
         measures = measure_period(period=period, now=now)
         rows = [
-            KpiSnapshot(metric=kpi.key, period=period.key, scope=scope, value=kpi.compute(values), computed_at=now)
+            KpiSnapshot(
+                metric=kpi.key, period=period.key, scope=scope, value=kpi.compute(values), computed_at=now
+            )
             for scope, values in sorted(measures.items())
             for kpi in REGISTRY
         ]

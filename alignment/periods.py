@@ -97,7 +97,8 @@ def parse_period(value: object) -> Period:
         if MIN_YEAR <= year <= MAX_YEAR:
             return quarter_of(date(year, 3 * quarter - 2, 1))
     raise InvalidPeriod(
-        f"Must be a month YYYY-MM or a quarter YYYY-Qn between {MIN_YEAR} and {MAX_YEAR}, e.g. 2026-11 or 2026-Q4."
+        f"Must be a month YYYY-MM or a quarter YYYY-Qn between {MIN_YEAR} and {MAX_YEAR}, "
+        "e.g. 2026-11 or 2026-Q4."
     )
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from alignment.kpis import KPIS, REGISTRY, compute_snapshots, parse_scope, InvalidScope
+from alignment.kpis import KPIS, REGISTRY, InvalidScope, compute_snapshots, parse_scope
 from alignment.models import KpiSnapshot
 from funnel.models import Stage
 from leads.models import CampaignCost
@@ -53,9 +53,7 @@ def pipeline(db, rep, other_rep):
     l3 = journey(created=at(9, 1), campaign=search, persona=ops, source="outbound", owner=other_rep)
     l3.to("mql", at(9, 5)).to("sal", at(9, 6)).to("sql", at(11, 6)).to("nurture", at(11, 8))
     l3.to("mql", at(11, 15))
-    handoff(
-        l3.lead, other_rep, assigned=at(11, 15), due=at(11, 16), status="accepted", closed=at(11, 15, 14)
-    )
+    handoff(l3.lead, other_rep, assigned=at(11, 15), due=at(11, 16), status="accepted", closed=at(11, 15, 14))
     l3.to("sal", at(11, 15, 14))
 
     # L4: new on 25 November, MQL on the 28th, hand-off still open long after its deadline.
@@ -78,9 +76,7 @@ def pipeline(db, rep, other_rep):
     l7 = journey(created=at(10, 28), campaign=search, persona=ops, source="web", owner=other_rep)
     l7.to("mql", at(10, 30))
     handoff(l7.lead, rep, assigned=at(10, 30), due=at(11, 2), status="reassigned", closed=at(11, 1))
-    handoff(
-        l7.lead, other_rep, assigned=at(11, 1), due=at(11, 2), status="accepted", closed=at(11, 2, 11)
-    )
+    handoff(l7.lead, other_rep, assigned=at(11, 1), due=at(11, 2), status="accepted", closed=at(11, 2, 11))
     l7.to("sal", at(11, 2, 11))
 
     # L8: the first hand-off is taken away a day after its deadline (a miss for rep); other_rep rejects in
@@ -236,8 +232,11 @@ def test_an_open_hand_off_whose_deadline_is_still_ahead_is_not_yet_counted(db, r
 
 
 def test_stages_are_matched_by_kind_not_slug(db):
-    demo_booked = Stage.objects.create(slug="demo-booked", name="Demo booked", kind="sql", order=45, team="sales")
-    journey(created=at(11, 1), source="web").to("mql", at(11, 2)).to("sal", at(11, 3)).to(demo_booked, at(11, 4))
+    demo_booked = Stage.objects.create(
+        slug="demo-booked", name="Demo booked", kind="sql", order=45, team="sales"
+    )
+    lead = journey(created=at(11, 1), source="web")
+    lead.to("mql", at(11, 2)).to("sal", at(11, 3)).to(demo_booked, at(11, 4))
 
     compute_snapshots(period=NOVEMBER, now=AFTER_NOVEMBER)
     values = snapshot(NOVEMBER)
