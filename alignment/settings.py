@@ -146,6 +146,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "core.tasks.purge_idempotency_keys_task",
         "schedule": crontab(minute=17),
     },
+    "refresh-kpis": {
+        "task": "alignment.tasks.refresh_kpis_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------------

@@ -6,11 +6,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from alignment import views
+from alignment.api import GoalViewSet, KpiViewSet
 from core.views import healthz
 from leads.api import LeadViewSet
 
 router = SimpleRouter()
 router.register("leads", LeadViewSet, basename="lead")
+router.register("kpis", KpiViewSet, basename="kpi")
+router.register("goals", GoalViewSet, basename="goal")
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
