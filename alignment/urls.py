@@ -17,6 +17,12 @@ router.register("goals", GoalViewSet, basename="goal")
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("kpis/refresh/", views.refresh, name="kpis-refresh"),
+    path("kpis/refresh/status/", views.refresh_status, name="kpis-refresh-status"),
+    path("goals/", views.goals, name="goals"),
+    path("goals/new/", views.goal_edit, name="goal-new"),
+    path("goals/<int:goal_id>/edit/", views.goal_edit, name="goal-edit"),
+    path("goals/<int:goal_id>/delete/", views.goal_delete, name="goal-delete"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
