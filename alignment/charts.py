@@ -14,6 +14,12 @@ from typing import Any
 Formatter = Callable[[Any], str]
 
 
+def n(value: float) -> str:
+    """A coordinate as text: templates print strings as they are, so no per-number localisation runs."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
 def nice_ceiling(value: float) -> tuple[float, float]:
     """A round axis maximum at or above ``value`` and its tick step (4-5 ticks)."""
     if value <= 0:
@@ -29,32 +35,30 @@ def nice_ceiling(value: float) -> tuple[float, float]:
 
 @dataclass
 class Tick:
-    pos: float
+    pos: str
     label: str
 
 
 @dataclass
 class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
+    x: str
+    y: str
+    width: str
+    height: str
+    cx: str
     label: str
     display: str
     title: str
     css: str = "series-1"
-    label_y: float = 0.0
+    label_y: str = "0"
     inside: bool = False
-
-    @property
-    def cx(self) -> float:
-        return round(self.x + self.width / 2, 1)
+    empty: bool = False
 
 
 @dataclass
 class Note:
-    x: float
-    y: float
+    x: str
+    y: str
     text: str
     title: str = ""
 
@@ -76,36 +80,48 @@ class BarChart:
     legend: list[tuple[str, str]] = field(default_factory=list)
 
     @property
-    def tick_x(self) -> float:
-        return self.plot_left - 6
+    def tick_x(self) -> str:
+        return n(self.plot_left - 6)
 
     @property
-    def x_tick_y(self) -> float:
-        return self.plot_bottom + 16
+    def x_tick_y(self) -> str:
+        return n(self.plot_bottom + 16)
 
     @property
-    def x_label_y(self) -> float:
-        return self.height - 6
+    def x_label_y(self) -> str:
+        return n(self.height - 6)
 
     @property
-    def plot_width(self) -> float:
-        return self.plot_right - self.plot_left
+    def left(self) -> str:
+        return n(self.plot_left)
 
     @property
-    def y_label_x(self) -> float:
-        return 14
+    def right(self) -> str:
+        return n(self.plot_right)
 
     @property
-    def y_label_y(self) -> float:
-        return (self.plot_top + self.plot_bottom) / 2
+    def bottom(self) -> str:
+        return n(self.plot_bottom)
 
     @property
-    def x_label_x(self) -> float:
-        return (self.plot_left + self.plot_right) / 2
+    def viewbox(self) -> str:
+        return f"0 0 {self.width} {self.height}"
+
+    @property
+    def y_label_x(self) -> str:
+        return "14"
+
+    @property
+    def y_label_y(self) -> str:
+        return n((self.plot_top + self.plot_bottom) / 2)
+
+    @property
+    def x_label_x(self) -> str:
+        return n((self.plot_left + self.plot_right) / 2)
 
     @property
     def empty(self) -> bool:
-        return not any(bar.height > 0 for bar in self.bars)
+        return all(bar.empty for bar in self.bars)
 
 
 def bar_chart(
@@ -130,29 +146,32 @@ def bar_chart(
     bars, x_ticks = [], []
     for index, (label, series) in enumerate(groups):
         centre = left + slot * (index + 0.5)
-        x_ticks.append(Tick(pos=centre, label=label))
+        x_ticks.append(Tick(pos=n(centre), label=label))
         start = centre - bar_w * len(series) / 2
         for offset, (value, css, name) in enumerate(series):
             h = plot_h * (float(value or 0) / axis_max)
             y = bottom - h
             display = fmt(value)
             inside = h > 22
+            x = start + offset * bar_w + 1
             bars.append(
                 Bar(
-                    x=round(start + offset * bar_w + 1, 1),
-                    y=round(y, 1),
-                    width=round(bar_w - 2, 1),
-                    height=round(h, 1),
+                    x=n(x),
+                    y=n(y),
+                    width=n(bar_w - 2),
+                    height=n(h),
+                    cx=n(x + (bar_w - 2) / 2),
+                    empty=h <= 0,
                     label=label,
                     display=display if values_on_bars else "",
                     title=f"{name}, {label}: {display}",
                     css=css,
-                    label_y=round(y + 15 if inside else y - 5, 1),
+                    label_y=n(y + 15 if inside else y - 5),
                     inside=inside,
                 )
             )
     ticks = [
-        Tick(pos=round(bottom - plot_h * (i * step / axis_max), 1), label=fmt(i * step))
+        Tick(pos=n(bottom - plot_h * (i * step / axis_max)), label=fmt(i * step))
         for i in range(round(axis_max / step) + 1)
     ]
     return BarChart(
@@ -173,8 +192,8 @@ def bar_chart(
 
 @dataclass
 class Point:
-    x: float
-    y: float
+    x: str
+    y: str
     title: str
 
 
@@ -185,8 +204,8 @@ class Series:
     path: str
     points: list[Point]
     last_label: str = ""
-    last_x: float = 0.0
-    last_y: float = 0.0
+    last_x: str = "0"
+    last_y: str = "0"
 
 
 @dataclass
@@ -203,24 +222,36 @@ class LineChart:
     x_ticks: list[Tick]
 
     @property
-    def tick_x(self) -> float:
-        return self.plot_left - 6
+    def tick_x(self) -> str:
+        return n(self.plot_left - 6)
 
     @property
-    def x_tick_y(self) -> float:
-        return self.plot_bottom + 16
+    def x_tick_y(self) -> str:
+        return n(self.plot_bottom + 16)
 
     @property
-    def x_label_y(self) -> float:
-        return self.height - 6
+    def x_label_y(self) -> str:
+        return n(self.height - 6)
 
     @property
-    def plot_width(self) -> float:
-        return self.plot_right - self.plot_left
+    def left(self) -> str:
+        return n(self.plot_left)
 
     @property
-    def y_label_y(self) -> float:
-        return (self.plot_top + self.plot_bottom) / 2
+    def right(self) -> str:
+        return n(self.plot_right)
+
+    @property
+    def bottom(self) -> str:
+        return n(self.plot_bottom)
+
+    @property
+    def viewbox(self) -> str:
+        return f"0 0 {self.width} {self.height}"
+
+    @property
+    def y_label_y(self) -> str:
+        return n((self.plot_top + self.plot_bottom) / 2)
 
     @property
     def empty(self) -> bool:
@@ -245,14 +276,15 @@ def line_chart(
     xs = [left + slot * (i + 0.5) for i in range(len(labels))]
     out = []
     for css, name, values in series:
-        path, points, pen_down = [], [], False
+        path, points, pen_down, last_xy = [], [], False, (0.0, 0.0)
         for x, label, value in zip(xs, labels, values, strict=False):
             if value is None:
                 pen_down = False
                 continue
             y = bottom - (bottom - top) * (float(value) / axis_max)
             path.append(f"{'L' if pen_down else 'M'}{x:.1f},{y:.1f}")
-            points.append(Point(x=round(x, 1), y=round(y, 1), title=f"{name}, {label}: {fmt(value)}"))
+            points.append(Point(x=n(x), y=n(y), title=f"{name}, {label}: {fmt(value)}"))
+            last_xy = (x, y)
             pen_down = True
         last = points[-1] if points else None
         last_value = next((v for v in reversed(values) if v is not None), None)
@@ -263,12 +295,12 @@ def line_chart(
                 path=" ".join(path),
                 points=points,
                 last_label=fmt(last_value) if last else "",
-                last_x=(last.x + 8) if last else 0.0,
-                last_y=(last.y + 4) if last else 0.0,
+                last_x=n(last_xy[0] + 8),
+                last_y=n(last_xy[1] + 4),
             )
         )
     ticks = [
-        Tick(pos=round(bottom - (bottom - top) * (i * step / axis_max), 1), label=fmt(i * step))
+        Tick(pos=n(bottom - (bottom - top) * (i * step / axis_max)), label=fmt(i * step))
         for i in range(round(axis_max / step) + 1)
     ]
     return LineChart(
@@ -281,18 +313,19 @@ def line_chart(
         y_label=y_label,
         series=out,
         y_ticks=ticks,
-        x_ticks=[Tick(pos=round(x, 1), label=label) for x, label in zip(xs, labels, strict=True)],
+        x_ticks=[Tick(pos=n(x), label=label) for x, label in zip(xs, labels, strict=True)],
     )
 
 
 @dataclass
 class HBar:
-    y: float
-    width: float
+    y: str
+    text_y: str
+    width: str
     label: str
     display: str
     title: str
-    value_x: float
+    value_x: str
 
 
 @dataclass
@@ -305,8 +338,20 @@ class HBarChart:
     x_label: str
 
     @property
-    def axis_y(self) -> float:
-        return self.height - 22
+    def viewbox(self) -> str:
+        return f"0 0 {self.width} {self.height}"
+
+    @property
+    def axis_y(self) -> str:
+        return n(self.height - 6)
+
+    @property
+    def label_x(self) -> str:
+        return n(self.label_width - 8)
+
+    @property
+    def bar_x(self) -> str:
+        return n(self.label_width)
 
 
 def hbar_chart(
@@ -321,12 +366,13 @@ def hbar_chart(
         w = room * float(value) / peak
         bars.append(
             HBar(
-                y=8 + index * (bar_h + gap),
-                width=round(max(w, 1.0), 1),
+                y=n(8 + index * (bar_h + gap)),
+                text_y=n(8 + index * (bar_h + gap) + 15),
+                width=n(max(w, 1.0)),
                 label=label,
                 display=fmt(value),
                 title=f"{label}: {fmt(value)}",
-                value_x=round(label_w + max(w, 1.0) + 6, 1),
+                value_x=n(label_w + max(w, 1.0) + 6),
             )
         )
     return HBarChart(
@@ -344,9 +390,9 @@ class ProgressBar:
     """A goal's bar: ``fill`` is the value's share of the scale, ``pace`` the expected share by now."""
 
     width: int
-    fill: float
-    pace: float
-    target: float
+    fill: str
+    pace: str
+    target: str
     status: str
     overflow: bool
 
@@ -356,9 +402,9 @@ def progress_bar(ratio: float | None, expected: float, status: str, *, width: in
     share = 0.0 if ratio is None else max(0.0, float(ratio))
     return ProgressBar(
         width=width,
-        fill=round(width * min(share, scale) / scale, 1),
-        pace=round(width * min(expected, 1.0) / scale, 1),
-        target=round(width / scale, 1),
+        fill=n(width * min(share, scale) / scale),
+        pace=n(width * min(expected, 1.0) / scale) if expected > 0 else "",
+        target=n(width / scale),
         status=status,
         overflow=share > scale,
     )
