@@ -33,6 +33,11 @@ def nice_ceiling(value: float) -> tuple[float, float]:
     return value, value / 4  # pragma: no cover - the loop always returns
 
 
+def _left_margin(widest_tick: str) -> float:
+    """Room for the rotated axis label and the widest tick label (about 6.5 units per character)."""
+    return 34.0 + 6.5 * len(widest_tick)
+
+
 @dataclass
 class Tick:
     pos: str
@@ -136,9 +141,10 @@ def bar_chart(
     values_on_bars: bool = True,
 ) -> BarChart:
     """Vertical bars, one group per x position: ``[(x label, [(value, css class, tooltip name), …]), …]``."""
-    left, right, top, bottom = 64.0, width - 12.0, 24.0, height - (48.0 if x_label else 30.0)
     peak = max((v or 0 for _, series in groups for v, _, _ in series), default=0)
     axis_max, step = nice_ceiling(float(peak))
+    left = _left_margin(fmt(axis_max))
+    right, top, bottom = width - 12.0, 24.0, height - (48.0 if x_label else 30.0)
     plot_h = bottom - top
     slot = (right - left) / max(len(groups), 1)
     per_group = max((len(series) for _, series in groups), default=1)
@@ -269,9 +275,10 @@ def line_chart(
     height: int = 240,
 ) -> LineChart:
     """Lines over the x labels: ``[(css class, name, values), …]``; a ``None`` value breaks the line."""
-    left, right, top, bottom = 64.0, width - 56.0, 18.0, height - 30.0
     peak = max((v or 0 for _, _, values in series for v in values), default=0)
     axis_max, step = (y_max, y_max / 4) if y_max else nice_ceiling(float(peak))
+    left = _left_margin(fmt(axis_max))
+    right, top, bottom = width - 56.0, 18.0, height - 30.0
     slot = (right - left) / max(len(labels), 1)
     xs = [left + slot * (i + 0.5) for i in range(len(labels))]
     out = []
@@ -313,7 +320,11 @@ def line_chart(
         y_label=y_label,
         series=out,
         y_ticks=ticks,
-        x_ticks=[Tick(pos=n(x), label=label) for x, label in zip(xs, labels, strict=True)],
+        # A narrow chart labels every other month, so the labels never run into each other.
+        x_ticks=[
+            Tick(pos=n(x), label=label if slot >= 30 or (len(labels) - 1 - i) % 2 == 0 else "")
+            for i, (x, label) in enumerate(zip(xs, labels, strict=True))
+        ],
     )
 
 
@@ -355,12 +366,12 @@ class HBarChart:
 
 
 def hbar_chart(
-    rows: Sequence[tuple[str, float]], *, fmt: Formatter, x_label: str, width: int = 560
+    rows: Sequence[tuple[str, float]], *, fmt: Formatter, x_label: str, width: int = 380
 ) -> HBarChart:
     """Horizontal bars, largest first, with the value written at the end of each bar."""
-    label_w, bar_h, gap = 190.0, 22.0, 8.0
+    label_w, bar_h, gap = 150.0, 22.0, 8.0
     peak = max((v for _, v in rows), default=0) or 1
-    room = width - label_w - 56
+    room = width - label_w - 40
     bars = []
     for index, (label, value) in enumerate(rows):
         w = room * float(value) / peak

@@ -56,7 +56,10 @@ def format_value(kpi: Kpi | str, value: Any) -> str:
     if kpi.unit == "amount":
         return f"{float(value):,.0f}"
     if kpi.unit == "leads by reason":
-        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"
+        if not value:
+            return "none"
+        top, count = max(value.items(), key=lambda item: (item[1], item[0]))
+        return f"{sum(value.values()):,} leads; most often {top} ({count:,})"
     return f"{int(value):,}"
 
 
@@ -635,8 +638,8 @@ def build_goals_page(*, now: datetime | None = None, filters: Filters) -> dict[s
             fmt=_fmt_for(kpi.key),
             y_label=unit_label(kpi).capitalize(),
             y_max=1.0 if kpi.unit == "share" else None,
-            width=420,
-            height=150,
+            width=360,
+            height=170,
         )
         drivers = [
             {
