@@ -1,9 +1,10 @@
-"""The shared dashboard in a real Chromium, for each role: it renders, filters change the numbers, CSV downloads."""
+"""The shared dashboard in a real Chromium for each role: it renders, filters change numbers, CSV downloads."""
 
 from __future__ import annotations
 
 import importlib
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -100,7 +101,7 @@ def test_each_role_sees_the_dashboard_filters_it_and_downloads_csv(role, request
         page.click("#h-waterfall ~ a.csv, .panel-head:has(#h-waterfall) a.csv")
     download = download_info.value
     assert download.suggested_filename == f"waterfall-{OCTOBER}.csv"
-    lines = open(download.path(), encoding="utf-8-sig").read().splitlines()
+    lines = Path(download.path()).read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == "period,scope,stage,leads,conversion_from_previous"
     assert lines[2] == f"{OCTOBER},campaign:webinar,MQL,9,1.0"
 
