@@ -1,4 +1,4 @@
-"""The shared dashboard in a real Chromium for each role: it renders, filters change numbers, CSV downloads."""
+"""The shared dashboard in Chromium for each role: it renders, filters change numbers, CSV downloads."""
 
 from __future__ import annotations
 
