@@ -19,7 +19,8 @@ Definitions (../shared/API.md "Goals and KPIs"), with the details the contract l
   is a miss. A hand-off reassigned or withdrawn before its deadline is left out (the rep never had the full
   clock; the new hand-off carries its own), and so is one still open whose deadline has not come yet.
   Everything is judged as of ``now``: a hand-off closed later counts as open, a later move does not exist.
-* ``median_hours_to_accept``: hand-offs accepted in the period, from assignment to acceptance.
+* ``median_hours_to_accept``: from assignment to acceptance, over the same hand-offs as ``sla_compliance``
+  (due in the period) that were accepted, so the sales side of the scoreboard speaks of one population.
 * ``median_days_mql_to_won``: leads won in the period, from the MQL entry that preceded the win.
 * Amounts: per lead, the amount given on its latest entry into the stage in the period (a deal that goes
   back and forth is not counted twice).
@@ -49,6 +50,7 @@ from django.utils import timezone
 from alignment.models import KpiSnapshot
 from alignment.periods import Period, parse_period
 from core.roles import SALES
+from funnel.models import Stage
 from leads.models import Campaign, Persona
 
 Measures = Mapping[str, Any]
@@ -209,7 +211,7 @@ REGISTRY: tuple[Kpi, ...] = (
         "median_hours_to_accept",
         "Median hours to accept",
         "hours",
-        "Median time from hand-off to acceptance, over hand-offs accepted in the period.",
+        "Median time from hand-off to acceptance, over the hand-offs due in the period that were accepted.",
         False,
         False,
         lambda m: _median(m.get("median_hours_to_accept")),
@@ -328,13 +330,20 @@ def parse_scope(value: object) -> str:
 # --- Computation ----------------------------------------------------------------------------------------
 # The same expansion of rows into scopes serves every aggregate: a row belongs to "all", to its campaign,
 # its persona and its rep. UNION ALL (rather than GROUPING SETS) keeps the SQL portable to SQLite.
-def _scoped(table: str) -> str:
+ALL, CAMPAIGN, PERSONA, REP = 0, 1, 2, 3
+
+
+def _scoped(table: str, columns: str = "x.*") -> str:
+    """Rows of ``table`` (a table or a parenthesised subquery) once per scope they belong to.
+
+    A scope is (``skind``, ``sid``): integers, turned into ``campaign:<slug>``… only after aggregating, so
+    sorting and grouping never compare text under the database's collation.
+    """
     return f"""
-        SELECT 'all' AS scope, x.* FROM {table} x
-        UNION ALL SELECT 'campaign:' || c.slug, x.* FROM {table} x
-            JOIN leads_campaign c ON c.id = x.campaign_id
-        UNION ALL SELECT 'persona:' || p.slug, x.* FROM {table} x JOIN leads_persona p ON p.id = x.persona_id
-        UNION ALL SELECT 'rep:' || CAST(x.rep_id AS TEXT), x.* FROM {table} x WHERE x.rep_id IS NOT NULL
+        SELECT {ALL} AS skind, 0 AS sid, {columns} FROM {table} x
+        UNION ALL SELECT {CAMPAIGN}, x.campaign_id, {columns} FROM {table} x WHERE x.campaign_id IS NOT NULL
+        UNION ALL SELECT {PERSONA}, x.persona_id, {columns} FROM {table} x WHERE x.persona_id IS NOT NULL
+        UNION ALL SELECT {REP}, x.rep_id, {columns} FROM {table} x WHERE x.rep_id IS NOT NULL
     """
 
 
@@ -349,18 +358,39 @@ _ENTRY_KINDS = {"mqls": "mql", "sals": "sal", "sqls": "sql", "opportunities": "o
                 "lost": "lost"}  # fmt: skip
 
 
-def _facts_sql() -> str:
+StageIds = dict[str, list[int]]
+
+
+def _in(stages: StageIds, *kinds: str) -> str:
+    """An SQL list of the ids of the stages of ``kinds`` (integers read from the database)."""
+    ids = sorted(int(pk) for kind in kinds for pk in stages.get(kind, []))
+    return "(" + ", ".join(map(str, ids or [-1])) + ")"
+
+
+def _kind_of(column: str, stages: StageIds) -> str:
+    """The stage kind of a stage id column, as a CASE over the known ids (no join per row)."""
+    whens = " ".join(f"WHEN {int(pk)} THEN '{kind}'" for kind, ids in stages.items() for pk in ids)
+    return f"CASE {column} {whens} END" if whens else "NULL"
+
+
+def _period_leads_sql(stages: StageIds) -> str:
+    """Every lead the period touches (created in it, or moved in it) with what it did in the period.
+
+    Driven by the indexes on transition and lead times, so its cost follows the period's data, not all data.
+    """
     entries = ",\n".join(
         f"MAX(CASE WHEN kind = '{kind}' THEN 1 ELSE 0 END) AS {name}" for name, kind in _ENTRY_KINDS.items()
     )
+    zeros = ", ".join(f"0 AS {name}" for name in _ENTRY_KINDS)
     depth = " ".join(f"WHEN '{kind}' THEN {points}" for kind, points in DEPTH_POINTS.items())
-    carried = ", ".join(f"COALESCE(p.{name}, 0) AS {name}" for name in _ENTRY_KINDS)
     return f"""
-    CREATE TEMPORARY TABLE kpi_facts AS
+    CREATE TEMPORARY TABLE kpi_leads AS
     WITH moves AS (
-        SELECT t.lead_id, s.kind, t.at, t.amount,
-               ROW_NUMBER() OVER (PARTITION BY t.lead_id, s.kind ORDER BY t.at DESC, t.id DESC) AS latest
-        FROM funnel_transition t JOIN funnel_stage s ON s.id = t.to_stage_id
+        SELECT t.lead_id, {_kind_of("t.to_stage_id", stages)} AS kind, t.at, t.amount,
+               ROW_NUMBER() OVER (
+                   PARTITION BY t.lead_id, {_kind_of("t.to_stage_id", stages)} ORDER BY t.at DESC, t.id DESC
+               ) AS latest
+        FROM funnel_transition t
         WHERE t.at >= %(start)s AND t.at < %(end)s AND t.at <= %(now)s
     ),
     per_lead AS (
@@ -371,86 +401,91 @@ def _facts_sql() -> str:
             SUM(CASE WHEN kind = 'opportunity' AND latest = 1 THEN amount END) AS opp_amount,
             SUM(CASE WHEN kind = 'won' AND latest = 1 THEN amount END) AS won_amount
         FROM moves GROUP BY lead_id
-    ),
-    outcomes AS (
-        SELECT p.lead_id,
-            MAX(CASE WHEN fs.kind = 'mql' AND ts.kind IN ('sal', 'sql', 'opportunity', 'won')
-                THEN 1 ELSE 0 END) AS accepted,
-            MAX(CASE WHEN t.reject_reason_id IS NOT NULL THEN 1 ELSE 0 END) AS rejected,
-            MAX(CASE WHEN ts.kind IN ('sql', 'opportunity', 'won') THEN 1 ELSE 0 END) AS reached_sql
-        FROM per_lead p
-        JOIN funnel_transition t ON t.lead_id = p.lead_id AND t.at >= p.first_mql_at AND t.at <= %(now)s
-        JOIN funnel_stage ts ON ts.id = t.to_stage_id
-        LEFT JOIN funnel_stage fs ON fs.id = t.from_stage_id
-        WHERE p.first_mql_at IS NOT NULL
-        GROUP BY p.lead_id
-    ),
-    won_cycle AS (
-        SELECT p.lead_id, p.won_at, MAX(t.at) AS mql_at
-        FROM per_lead p
-        JOIN funnel_transition t ON t.lead_id = p.lead_id AND t.at <= p.won_at
-        JOIN funnel_stage s ON s.id = t.to_stage_id AND s.kind = 'mql'
-        WHERE p.won_at IS NOT NULL
-        GROUP BY p.lead_id, p.won_at
-    ),
-    involved AS (
-        SELECT id AS lead_id FROM leads_lead
-        WHERE created_at >= %(start)s AND created_at < %(end)s AND created_at <= %(now)s
-        UNION
-        SELECT lead_id FROM per_lead
-    ),
-    last_handoff AS (
-        SELECT h.lead_id, h.rep_id,
-               ROW_NUMBER() OVER (PARTITION BY h.lead_id ORDER BY h.assigned_at DESC, h.id DESC) AS latest
-        FROM funnel_handoff h WHERE h.lead_id IN (SELECT lead_id FROM involved)
     )
-    SELECT i.lead_id, l.campaign_id, l.persona_id,
+    SELECT * FROM per_lead
+    UNION ALL
+    SELECT l.id, {zeros}, NULL, NULL, 0, NULL, NULL
+    FROM leads_lead l
+    WHERE l.created_at >= %(start)s AND l.created_at < %(end)s AND l.created_at <= %(now)s
+      AND NOT EXISTS (SELECT 1 FROM per_lead p WHERE p.lead_id = l.id)
+    """
+
+
+def _since_mql(stages: StageIds) -> str:
+    """What happened to a lead between its first MQL entry in the period and now, as bits: 1 accepted (out
+    of MQL into SAL or deeper), 2 rejected (a move with a reject reason), 4 reached SQL or deeper.
+
+    One probe of the (lead, time) index per lead answers all three (rather than one probe per question).
+    """
+    deeper = _in(stages, "sal", "sql", "opportunity", "won")
+    return f"""(
+        SELECT MAX(CASE WHEN t.from_stage_id IN {_in(stages, "mql")} AND t.to_stage_id IN {deeper}
+                        THEN 1 ELSE 0 END)
+             + 2 * MAX(CASE WHEN t.reject_reason_id IS NOT NULL THEN 1 ELSE 0 END)
+             + 4 * MAX(CASE WHEN t.to_stage_id IN {_in(stages, "sql", "opportunity", "won")}
+                            THEN 1 ELSE 0 END)
+        FROM funnel_transition t
+        WHERE t.lead_id = p.lead_id AND t.at >= p.first_mql_at AND t.at <= %(now)s
+    )"""
+
+
+def _facts_sql(stages: StageIds) -> str:
+    """One row per lead of the period: its scopes, stage entries, what happened since its MQL entry.
+
+    TRICKY: the per-lead lookups are correlated subqueries on purpose. They run only for the period's leads,
+    each through the (lead, time) index; a join would let the planner scan every transition ever made.
+    """
+    carried = ", ".join(f"p.{name}" for name in _ENTRY_KINDS)
+    mql_before_win = f"""(
+        SELECT MAX(t.at) FROM funnel_transition t
+        WHERE t.lead_id = p.lead_id AND t.to_stage_id IN {_in(stages, "mql")} AND t.at <= p.won_at
+    )"""
+    latest_rep = """(
+        SELECT h.rep_id FROM funnel_handoff h WHERE h.lead_id = p.lead_id
+        ORDER BY h.assigned_at DESC, h.id DESC LIMIT 1
+    )"""
+    return f"""
+    CREATE TEMPORARY TABLE kpi_facts AS
+    SELECT p.lead_id, l.campaign_id, l.persona_id,
         CASE WHEN l.source = 'outbound' THEN 0 ELSE 1 END AS marketing,
-        COALESCE(l.owner_id, lh.rep_id) AS rep_id,
+        COALESCE(l.owner_id, {latest_rep}) AS rep_id,
         CASE WHEN l.created_at >= %(start)s AND l.created_at < %(end)s THEN 1 ELSE 0 END AS new_leads,
         {carried},
-        COALESCE(o.accepted, 0) AS accepted, COALESCE(o.rejected, 0) AS rejected,
-        COALESCE(o.reached_sql, 0) AS reached_sql,
-        COALESCE(p.depth, 0) AS depth, p.opp_amount, p.won_amount,
-        {_hours_between("w.mql_at", "w.won_at")} / 24.0 AS days_to_won
-    FROM involved i
-    JOIN leads_lead l ON l.id = i.lead_id
-    LEFT JOIN per_lead p ON p.lead_id = i.lead_id
-    LEFT JOIN outcomes o ON o.lead_id = i.lead_id
-    LEFT JOIN won_cycle w ON w.lead_id = i.lead_id
-    LEFT JOIN last_handoff lh ON lh.lead_id = i.lead_id AND lh.latest = 1
+        CASE WHEN p.first_mql_at IS NOT NULL THEN {_since_mql(stages)} ELSE 0 END AS outcome,
+        p.depth, p.opp_amount, p.won_amount,
+        CASE WHEN p.won_at IS NOT NULL THEN {_hours_between(mql_before_win, "p.won_at")} / 24.0 END
+            AS days_to_won
+    FROM kpi_leads p JOIN leads_lead l ON l.id = p.lead_id
     """
 
 
 def _handoffs_sql() -> str:
-    in_period = "h.sla_due_at >= %(start)s AND h.sla_due_at < %(end)s"
-    return f"""
+    """The hand-offs due in the period (through the deadline index), judged as of now."""
+    return """
     CREATE TEMPORARY TABLE kpi_handoffs AS
     SELECT h.rep_id, l.campaign_id, l.persona_id,
-        CASE WHEN NOT ({in_period}) THEN 0
-             WHEN h.status IN ('accepted', 'rejected') AND h.closed_at <= %(now)s THEN 1
+        CASE WHEN h.status IN ('accepted', 'rejected') AND h.closed_at <= %(now)s THEN 1
              WHEN h.sla_due_at > %(now)s THEN 0
              WHEN h.status = 'open' OR h.closed_at > %(now)s THEN 1
              WHEN h.status IN ('reassigned', 'withdrawn') AND h.closed_at > h.sla_due_at THEN 1
              ELSE 0 END AS due,
-        CASE WHEN {in_period} AND h.status IN ('accepted', 'rejected') AND h.closed_at <= h.sla_due_at
+        CASE WHEN h.status IN ('accepted', 'rejected') AND h.closed_at <= h.sla_due_at
                   AND h.closed_at <= %(now)s
              THEN 1 ELSE 0 END AS met,
-        CASE WHEN h.status = 'accepted' AND h.closed_at >= %(start)s AND h.closed_at < %(end)s
-                  AND h.closed_at <= %(now)s
-             THEN {_hours_between("h.assigned_at", "h.closed_at")} END AS hours_to_accept
+        CASE WHEN h.status = 'accepted' AND h.closed_at <= %(now)s
+             THEN {hours} END AS hours_to_accept
     FROM funnel_handoff h JOIN leads_lead l ON l.id = h.lead_id
-    WHERE ({in_period})
-       OR (h.status = 'accepted' AND h.closed_at >= %(start)s AND h.closed_at < %(end)s)
-    """
+    WHERE h.sla_due_at >= %(start)s AND h.sla_due_at < %(end)s
+    """.replace("{hours}", _hours_between("h.assigned_at", "h.closed_at"))
 
 
 _LEAD_MEASURES_SQL = f"""
     WITH scoped AS ({_scoped("kpi_facts")})
-    SELECT scope, SUM(new_leads), SUM(mqls), SUM(sals), SUM(sqls), SUM(opportunities), SUM(won), SUM(lost),
-        SUM(mqls * accepted), SUM(mqls * rejected), SUM(mqls * reached_sql),
+    SELECT skind, sid, SUM(new_leads), SUM(mqls), SUM(sals), SUM(sqls), SUM(opportunities), SUM(won),
+        SUM(lost),
+        SUM(mqls * (outcome %% 2)), SUM(mqls * ((outcome / 2) %% 2)), SUM(mqls * ((outcome / 4) %% 2)),
         SUM(opp_amount), SUM(won_amount), SUM(marketing * won_amount), SUM(marketing * depth)
-    FROM scoped GROUP BY scope
+    FROM scoped GROUP BY skind, sid
 """
 _LEAD_MEASURE_NAMES = [
     "new_leads", "mqls", "sals", "sqls", "opportunities", "won", "lost", "accepted", "rejected",
@@ -458,29 +493,35 @@ _LEAD_MEASURE_NAMES = [
 ]  # fmt: skip
 
 _HANDOFF_MEASURES_SQL = f"""
-    WITH scoped AS ({_scoped("kpi_handoffs")})
-    SELECT scope, SUM(due), SUM(met) FROM scoped GROUP BY scope
+    WITH scoped AS ({_scoped("kpi_handoffs", "x.due, x.met")})
+    SELECT skind, sid, SUM(due), SUM(met) FROM scoped GROUP BY skind, sid
 """
+
+_MEDIAN_MEASURES = ("median_days_mql_to_won", "median_hours_to_accept")
 
 # TRICKY: a portable median. Rows are ranked per (measure, scope); the middle row, or the two middle rows
 # averaged, is the median (percentile_cont(0.5) on PostgreSQL gives the same; SQLite has none).
+_DAYS = (
+    "(SELECT campaign_id, persona_id, rep_id, days_to_won AS v FROM kpi_facts WHERE days_to_won IS NOT NULL)"
+)
+_HOURS = (
+    "(SELECT campaign_id, persona_id, rep_id, hours_to_accept AS v FROM kpi_handoffs"
+    " WHERE hours_to_accept IS NOT NULL)"
+)
 _MEDIANS_SQL = f"""
-    WITH scoped_f AS ({_scoped("kpi_facts")}),
-    scoped_h AS ({_scoped("kpi_handoffs")}),
-    vals AS (
-        SELECT 'median_days_mql_to_won' AS measure, scope, days_to_won AS v FROM scoped_f
-        WHERE days_to_won IS NOT NULL
+    WITH vals AS (
+        SELECT 0 AS measure, skind, sid, v FROM ({_scoped(_DAYS, "x.v")}) f
         UNION ALL
-        SELECT 'median_hours_to_accept', scope, hours_to_accept FROM scoped_h
-        WHERE hours_to_accept IS NOT NULL
+        SELECT 1, skind, sid, v FROM ({_scoped(_HOURS, "x.v")}) h
     ),
     ranked AS (
-        SELECT measure, scope, v,
-            ROW_NUMBER() OVER (PARTITION BY measure, scope ORDER BY v) AS rn,
-            COUNT(*) OVER (PARTITION BY measure, scope) AS n
+        SELECT measure, skind, sid, v,
+            ROW_NUMBER() OVER (PARTITION BY measure, skind, sid ORDER BY v) AS rn,
+            COUNT(*) OVER (PARTITION BY measure, skind, sid) AS n
         FROM vals
     )
-    SELECT measure, scope, AVG(v) FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY measure, scope
+    SELECT measure, skind, sid, AVG(v) FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+    GROUP BY measure, skind, sid
 """
 
 _REASONS_SQL = f"""
@@ -493,13 +534,13 @@ _REASONS_SQL = f"""
         SELECT f.campaign_id, f.persona_id, f.rep_id, reasons.reason
         FROM reasons JOIN kpi_facts f ON f.lead_id = reasons.lead_id
     ),
-    scoped AS ({_scoped("rejected")})
-    SELECT scope, reason, COUNT(*) FROM scoped GROUP BY scope, reason
+    scoped AS ({_scoped("rejected", "x.reason")})
+    SELECT skind, sid, reason, COUNT(*) FROM scoped GROUP BY skind, sid, reason
 """
 
 _COSTS_SQL = """
-    SELECT c.slug, SUM(cc.amount) FROM leads_campaigncost cc JOIN leads_campaign c ON c.id = cc.campaign_id
-    WHERE cc.month >= %(first_day)s AND cc.month < %(end_day)s GROUP BY c.slug
+    SELECT cc.campaign_id, SUM(cc.amount) FROM leads_campaigncost cc
+    WHERE cc.month >= %(first_day)s AND cc.month < %(end_day)s GROUP BY cc.campaign_id
 """
 
 
@@ -512,22 +553,44 @@ def _number(value: Any) -> Any:
     return float(value) if isinstance(value, Decimal) else value
 
 
-def _scope_universe(period: Period) -> set[str]:
-    """Every scope that gets a row: all, every campaign, persona and sales rep, and any scope written before
-    for this period (so a scope that lost its leads is zeroed rather than left stale)."""
-    scopes = {"all"}
-    scopes.update(f"campaign:{slug}" for slug in Campaign.objects.values_list("slug", flat=True))
-    scopes.update(f"persona:{slug}" for slug in Persona.objects.values_list("slug", flat=True))
+@dataclass
+class ScopeNames:
+    """Turns (skind, sid) into scope keys, and lists every scope that gets a row: all, every campaign,
+    persona and sales rep, and any scope written before for the period (zeroed rather than left stale)."""
+
+    campaigns: dict[int, str]
+    personas: dict[int, str]
+    universe: set[str]
+
+    def name(self, skind: int, sid: int) -> str | None:
+        if skind == ALL:
+            return "all"
+        if skind == CAMPAIGN:
+            return f"campaign:{self.campaigns[sid]}" if sid in self.campaigns else None
+        if skind == PERSONA:
+            return f"persona:{self.personas[sid]}" if sid in self.personas else None
+        return f"rep:{sid}"
+
+
+def _scope_names(period: Period) -> ScopeNames:
+    campaigns = dict(Campaign.objects.values_list("pk", "slug"))
+    personas = dict(Persona.objects.values_list("pk", "slug"))
+    universe = {"all"}
+    universe.update(f"campaign:{slug}" for slug in campaigns.values())
+    universe.update(f"persona:{slug}" for slug in personas.values())
     reps = get_user_model().objects.filter(groups__name=SALES).values_list("pk", flat=True)
-    scopes.update(f"rep:{pk}" for pk in reps)
-    scopes.update(KpiSnapshot.objects.filter(period=period.key).values_list("scope", flat=True).distinct())
-    return scopes
+    universe.update(f"rep:{pk}" for pk in reps)
+    universe.update(KpiSnapshot.objects.filter(period=period.key).values_list("scope", flat=True).distinct())
+    return ScopeNames(campaigns=campaigns, personas=personas, universe=universe)
+
+
+_TEMP_TABLES = ("kpi_leads", "kpi_facts", "kpi_handoffs")
 
 
 def measure_period(*, period: Period, now: datetime) -> dict[str, dict[str, Any]]:
     """The raw measures of every scope for ``period``, as of ``now``: ``{scope: {measure: value}}``.
 
-    Call inside a transaction: it creates and drops two temporary tables on the connection.
+    Call inside a transaction: it creates and drops three temporary tables on the connection.
     """
     ops = connection.ops
     params = {
@@ -537,36 +600,50 @@ def measure_period(*, period: Period, now: datetime) -> dict[str, dict[str, Any]
         "first_day": ops.adapt_datefield_value(period.first_day),
         "end_day": ops.adapt_datefield_value(period.end_day),
     }
-    measures: dict[str, dict[str, Any]] = {scope: {} for scope in _scope_universe(period)}
+    names = _scope_names(period)
+    measures: dict[str, dict[str, Any]] = {scope: {} for scope in names.universe}
+    stages: StageIds = {}
+    for pk, kind in Stage.objects.values_list("pk", "kind"):
+        stages.setdefault(kind, []).append(pk)
 
-    def scope_measures(scope: str) -> dict[str, Any]:
-        return measures.setdefault(scope, {})
+    def scope_measures(skind: int, sid: int) -> dict[str, Any]:
+        name = names.name(skind, sid)
+        # A campaign or persona created while we compute has no name yet; its numbers land next time.
+        return measures.setdefault(name, {}) if name else {}
 
     with connection.cursor() as cursor:
-        for table in ("kpi_facts", "kpi_handoffs"):
+        if connection.vendor == "postgresql":
+            # The working set is in memory: random reads are nearly as cheap as sequential ones, so index
+            # lookups for the period's leads beat scanning every lead.
+            cursor.execute("SET LOCAL random_page_cost = 1.1")
+        for table in _TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(_facts_sql(), params)
+        cursor.execute(_period_leads_sql(stages), params)
+        if connection.vendor == "postgresql":
+            # Temporary tables have no statistics until analysed; the plans below depend on their size.
+            cursor.execute("ANALYZE kpi_leads")
+        cursor.execute(_facts_sql(stages), params)
         cursor.execute(_handoffs_sql(), params)
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE kpi_facts")
             cursor.execute("ANALYZE kpi_handoffs")
-        for scope, *values in _rows(cursor, _LEAD_MEASURES_SQL, params):
-            scope_measures(scope).update(zip(_LEAD_MEASURE_NAMES, map(_number, values), strict=True))
-        for scope, due, met in _rows(cursor, _HANDOFF_MEASURES_SQL, params):
-            scope_measures(scope).update(handoffs_due=due, handoffs_met=met)
-        for name, scope, value in _rows(cursor, _MEDIANS_SQL, params):
-            scope_measures(scope)[name] = _number(value)
-        for scope, reason, count in _rows(cursor, _REASONS_SQL, params):
-            scope_measures(scope).setdefault("reject_reasons", {})[reason] = count
-        costs = dict(_rows(cursor, _COSTS_SQL, params))
-        for table in ("kpi_facts", "kpi_handoffs"):
+        for skind, sid, *values in _rows(cursor, _LEAD_MEASURES_SQL, params):
+            scope_measures(skind, sid).update(zip(_LEAD_MEASURE_NAMES, map(_number, values), strict=True))
+        for skind, sid, due, met in _rows(cursor, _HANDOFF_MEASURES_SQL, params):
+            scope_measures(skind, sid).update(handoffs_due=due, handoffs_met=met)
+        for measure, skind, sid, value in _rows(cursor, _MEDIANS_SQL, params):
+            scope_measures(skind, sid)[_MEDIAN_MEASURES[measure]] = _number(value)
+        for skind, sid, reason, count in _rows(cursor, _REASONS_SQL, params):
+            scope_measures(skind, sid).setdefault("reject_reasons", {})[reason] = count
+        costs = {names.campaigns.get(pk): _number(amount) for pk, amount in _rows(cursor, _COSTS_SQL, params)}
+        for table in _TEMP_TABLES:
             cursor.execute(f"DROP TABLE {table}")
 
     for scope, values in measures.items():
         if scope == "all":
-            values["cost"] = sum((_number(c) for c in costs.values()), 0.0)
+            values["cost"] = sum(costs.values(), 0.0)
         elif scope.startswith("campaign:"):
-            values["cost"] = _number(costs.get(scope.removeprefix("campaign:"), 0))
+            values["cost"] = costs.get(scope.removeprefix("campaign:"), 0)
         else:
             values["cost"] = None
     return measures
