@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.safestring import mark_safe
+
 Formatter = Callable[[Any], str]
 
 
@@ -58,6 +60,13 @@ class Bar:
     label_y: str = "0"
     inside: bool = False
     empty: bool = False
+
+    def __post_init__(self) -> None:
+        # Numeric attributes joined once here: the template engine would resolve (and escape) each one.
+        self.rect_attrs = mark_safe(  # noqa: S308 - numbers formatted by n()
+            f'x="{self.x}" y="{self.y}" width="{self.width}" height="{self.height}"'
+        )
+        self.text_attrs = mark_safe(f'x="{self.cx}" y="{self.label_y}"')  # noqa: S308 - numbers
 
 
 @dataclass
@@ -201,6 +210,9 @@ class Point:
     x: str
     y: str
     title: str
+
+    def __post_init__(self) -> None:
+        self.attrs = mark_safe(f'cx="{self.x}" cy="{self.y}"')  # noqa: S308 - numbers formatted by n()
 
 
 @dataclass

@@ -386,10 +386,7 @@ def _period_leads_sql(stages: StageIds) -> str:
     return f"""
     CREATE TEMPORARY TABLE kpi_leads AS
     WITH moves AS (
-        SELECT t.lead_id, {_kind_of("t.to_stage_id", stages)} AS kind, t.at, t.amount,
-               ROW_NUMBER() OVER (
-                   PARTITION BY t.lead_id, {_kind_of("t.to_stage_id", stages)} ORDER BY t.at DESC, t.id DESC
-               ) AS latest
+        SELECT t.lead_id, {_kind_of("t.to_stage_id", stages)} AS kind, t.at
         FROM funnel_transition t
         WHERE t.at >= %(start)s AND t.at < %(end)s AND t.at <= %(now)s
     ),
@@ -397,14 +394,12 @@ def _period_leads_sql(stages: StageIds) -> str:
         SELECT lead_id, {entries},
             MIN(CASE WHEN kind = 'mql' THEN at END) AS first_mql_at,
             MAX(CASE WHEN kind = 'won' THEN at END) AS won_at,
-            MAX(CASE kind {depth} ELSE 0 END) AS depth,
-            SUM(CASE WHEN kind = 'opportunity' AND latest = 1 THEN amount END) AS opp_amount,
-            SUM(CASE WHEN kind = 'won' AND latest = 1 THEN amount END) AS won_amount
+            MAX(CASE kind {depth} ELSE 0 END) AS depth
         FROM moves GROUP BY lead_id
     )
     SELECT * FROM per_lead
     UNION ALL
-    SELECT l.id, {zeros}, NULL, NULL, 0, NULL, NULL
+    SELECT l.id, {zeros}, NULL, NULL, 0
     FROM leads_lead l
     WHERE l.created_at >= %(start)s AND l.created_at < %(end)s AND l.created_at <= %(now)s
       AND NOT EXISTS (SELECT 1 FROM per_lead p WHERE p.lead_id = l.id)
@@ -426,6 +421,16 @@ def _since_mql(stages: StageIds) -> str:
                             THEN 1 ELSE 0 END)
         FROM funnel_transition t
         WHERE t.lead_id = p.lead_id AND t.at >= p.first_mql_at AND t.at <= %(now)s
+    )"""
+
+
+def _latest_amount(stages: StageIds, kind: str) -> str:
+    """The amount given on the lead's latest entry into a stage of ``kind`` in the period."""
+    return f"""(
+        SELECT t.amount FROM funnel_transition t
+        WHERE t.lead_id = p.lead_id AND t.to_stage_id IN {_in(stages, kind)}
+          AND t.at >= %(start)s AND t.at < %(end)s AND t.at <= %(now)s
+        ORDER BY t.at DESC, t.id DESC LIMIT 1
     )"""
 
 
@@ -452,7 +457,9 @@ def _facts_sql(stages: StageIds) -> str:
         CASE WHEN l.created_at >= %(start)s AND l.created_at < %(end)s THEN 1 ELSE 0 END AS new_leads,
         {carried},
         CASE WHEN p.first_mql_at IS NOT NULL THEN {_since_mql(stages)} ELSE 0 END AS outcome,
-        p.depth, p.opp_amount, p.won_amount,
+        p.depth,
+        CASE WHEN p.opportunities = 1 THEN {_latest_amount(stages, "opportunity")} END AS opp_amount,
+        CASE WHEN p.won = 1 THEN {_latest_amount(stages, "won")} END AS won_amount,
         CASE WHEN p.won_at IS NOT NULL THEN {_hours_between(mql_before_win, "p.won_at")} / 24.0 END
             AS days_to_won
     FROM kpi_leads p JOIN leads_lead l ON l.id = p.lead_id
