@@ -216,3 +216,22 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=/")
+
+
+def test_a_user_without_a_role_is_refused_the_pages(client, nobody):
+    client.force_login(nobody)
+    assert client.get("/").status_code == 403
+    assert client.get("/goals/").status_code == 403
+
+
+def test_the_admin_refuses_a_goal_on_an_unknown_kpi():
+    from alignment.admin import GoalAdminForm
+
+    form = GoalAdminForm(
+        data={"name": "x", "metric": "vibes", "target": "1", "period": "2026-11", "scope": "all"}
+    )
+    assert not form.is_valid()
+    assert "metric" in form.errors
+    rate = GoalAdminForm(data={**base, "metric": "acceptance_rate", "target": "80", "period": "2026-13"})
+    assert not rate.is_valid()
+    assert set(rate.errors) == {"period", "target"}
