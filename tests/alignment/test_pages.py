@@ -227,9 +227,8 @@ def test_a_user_without_a_role_is_refused_the_pages(client, nobody):
 def test_the_admin_refuses_a_goal_on_an_unknown_kpi():
     from alignment.admin import GoalAdminForm
 
-    form = GoalAdminForm(
-        data={"name": "x", "metric": "vibes", "target": "1", "period": "2026-11", "scope": "all"}
-    )
+    base = {"name": "x", "target": "1", "period": "2026-11", "scope": "all"}
+    form = GoalAdminForm(data={**base, "metric": "vibes"})
     assert not form.is_valid()
     assert "metric" in form.errors
     rate = GoalAdminForm(data={**base, "metric": "acceptance_rate", "target": "80", "period": "2026-13"})
