@@ -506,8 +506,6 @@ _HANDOFF_MEASURES_SQL = f"""
 
 _MEDIAN_MEASURES = ("median_days_mql_to_won", "median_hours_to_accept")
 
-# TRICKY: a portable median. Rows are ranked per (measure, scope); the middle row, or the two middle rows
-# averaged, is the median (percentile_cont(0.5) on PostgreSQL gives the same; SQLite has none).
 _DAYS = (
     "(SELECT campaign_id, persona_id, rep_id, days_to_won AS v FROM kpi_facts WHERE days_to_won IS NOT NULL)"
 )
@@ -515,21 +513,36 @@ _HOURS = (
     "(SELECT campaign_id, persona_id, rep_id, hours_to_accept AS v FROM kpi_handoffs"
     " WHERE hours_to_accept IS NOT NULL)"
 )
-_MEDIANS_SQL = f"""
-    WITH vals AS (
-        SELECT 0 AS measure, skind, sid, v FROM ({_scoped(_DAYS, "x.v")}) f
-        UNION ALL
-        SELECT 1, skind, sid, v FROM ({_scoped(_HOURS, "x.v")}) h
-    ),
-    ranked AS (
-        SELECT measure, skind, sid, v,
-            ROW_NUMBER() OVER (PARTITION BY measure, skind, sid ORDER BY v) AS rn,
-            COUNT(*) OVER (PARTITION BY measure, skind, sid) AS n
-        FROM vals
-    )
-    SELECT measure, skind, sid, AVG(v) FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
-    GROUP BY measure, skind, sid
+_MEDIAN_VALUES = f"""
+    SELECT 0 AS measure, skind, sid, v FROM ({_scoped(_DAYS, "x.v")}) f
+    UNION ALL
+    SELECT 1, skind, sid, v FROM ({_scoped(_HOURS, "x.v")}) h
 """
+
+
+def _medians_sql() -> str:
+    """The median of each measure per scope: PostgreSQL's ordered-set aggregate where there is one.
+
+    TRICKY: SQLite has no percentile_cont; there the rows are ranked per (measure, scope) and the middle
+    row, or the two middle rows averaged, is the median, which is what percentile_cont(0.5) returns.
+    """
+    if connection.vendor == "postgresql":
+        return f"""
+            SELECT measure, skind, sid, percentile_cont(0.5) WITHIN GROUP (ORDER BY v)
+            FROM ({_MEDIAN_VALUES}) vals GROUP BY measure, skind, sid
+        """
+    return f"""
+        WITH vals AS ({_MEDIAN_VALUES}),
+        ranked AS (
+            SELECT measure, skind, sid, v,
+                ROW_NUMBER() OVER (PARTITION BY measure, skind, sid ORDER BY v) AS rn,
+                COUNT(*) OVER (PARTITION BY measure, skind, sid) AS n
+            FROM vals
+        )
+        SELECT measure, skind, sid, AVG(v) FROM ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+        GROUP BY measure, skind, sid
+    """
+
 
 _REASONS_SQL = f"""
     WITH reasons AS (
@@ -638,7 +651,7 @@ def measure_period(*, period: Period, now: datetime) -> dict[str, dict[str, Any]
             scope_measures(skind, sid).update(zip(_LEAD_MEASURE_NAMES, map(_number, values), strict=True))
         for skind, sid, due, met in _rows(cursor, _HANDOFF_MEASURES_SQL, params):
             scope_measures(skind, sid).update(handoffs_due=due, handoffs_met=met)
-        for measure, skind, sid, value in _rows(cursor, _MEDIANS_SQL, params):
+        for measure, skind, sid, value in _rows(cursor, _medians_sql(), params):
             scope_measures(skind, sid)[_MEDIAN_MEASURES[measure]] = _number(value)
         for skind, sid, reason, count in _rows(cursor, _REASONS_SQL, params):
             scope_measures(skind, sid).setdefault("reject_reasons", {})[reason] = count

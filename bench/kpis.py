@@ -5,7 +5,8 @@
 Creates its own PostgreSQL database (``<name of DATABASE_URL's database>_bench``, dropped at the end unless
 ``--keep``), migrates it and generates the pipeline set-based in SQL: leads over 24 months and at least
 3.6 transitions per lead (with leads that go back to nurture and return), hand-offs for every MQL entry and
-campaign costs. Then it measures, on the same database:
+campaign costs. Rows are stored in time order, as an application appending them as they happen
+would store them. Then it measures, on the same database:
 
 (a) the limit: one hand-written aggregate query that counts stage entries per month over all data;
 (b) ``compute_snapshots`` for one month and one quarter, every KPI for every scope;
@@ -117,6 +118,7 @@ def generate(*, leads: int) -> None:
                 ({rep_ids})[1 + (g * 31) % {REPS}]
             FROM generate_series(1, {int(leads)}) g,
                  LATERAL (SELECT now() - random() * interval '730 days' + g * interval '0 days' AS at) c
+            ORDER BY c.at
             """,
         ),
         (
@@ -142,6 +144,7 @@ def generate(*, leads: int) -> None:
             JOIN funnel_stage ts ON ts.slug = s.kind
             LEFT JOIN funnel_stage fs ON fs.slug = p.kinds[s.ord - 1]
             WHERE p.created_at + (s.ord - 1) * p.gap <= now()
+            ORDER BY 4
             """,
         ),
         (
@@ -166,6 +169,7 @@ def generate(*, leads: int) -> None:
             ) nxt ON true
             JOIN leads_lead l ON l.id = p.lead_id
             WHERE s.kind = 'mql' AND t.at <= now()
+            ORDER BY t.at
             """,
         ),
         (
