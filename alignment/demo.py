@@ -1,10 +1,74 @@
-"""Demo goals and KPI snapshots (built by the goals and KPIs issue)."""
+"""Demo goals and KPI snapshots: joint goals for this month and quarter, and twelve months of numbers."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from alignment.kpis import compute_snapshots
+from alignment.models import Goal, KpiSnapshot
+from alignment.periods import Period, current_month, current_quarter, last_months
+
+# (name, KPI, month or quarter, growth over the previous period's value, floor when there is no history)
+DEMO_GOALS = [
+    ("MQL volume", "mqls", "month", 1.10, 150),
+    ("SQLs per month", "sqls", "month", 1.15, 40),
+    ("SLA compliance", "sla_compliance", "month", None, Decimal("0.90")),
+    ("Funnel-depth credit", "funnel_depth_credit", "month", 1.10, 400),
+    ("Acceptance rate", "acceptance_rate", "quarter", None, Decimal("0.75")),
+    ("Marketing-sourced won amount", "marketing_sourced_won_amount", "quarter", 1.10, 150_000),
+]
+
+
+def _previous_value(metric: str, period: Period) -> float | None:
+    value = (
+        KpiSnapshot.objects.filter(metric=metric, period=period.previous().key, scope="all")
+        .values_list("value", flat=True)
+        .first()
+    )
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _round_target(value: float) -> Decimal:
+    """A target a person would set: two significant figures."""
+    if value <= 0:
+        return Decimal(0)
+    digits = len(str(int(value))) - 2
+    step = 10 ** max(digits, 0)
+    return Decimal(round(value / step) * step)
 
 
 def seed_goals(*, rng: random.Random, now: datetime) -> None:
-    """Create joint demo goals and compute KPI snapshots for the last twelve months."""
+    """Compute KPI snapshots for the last twelve months and four quarters, then set joint demo goals.
+
+    Count and amount targets ask a little more than the previous period delivered, so the demo shows goals
+    on track, at risk and off track; rate targets are the usual service levels.
+    """
+    month, quarter = current_month(now), current_quarter(now)
+    quarters = [quarter]
+    for _ in range(3):
+        quarters.append(quarters[-1].previous())
+    for period in [*last_months(12, until=month), *quarters]:
+        compute_snapshots(period=period, now=now)
+
+    with transaction.atomic():
+        for periods in ((month, month.previous()), (quarter,)):
+            for name, metric, kind, growth, floor in DEMO_GOALS:
+                for period in periods:
+                    if (kind == "quarter") != period.is_quarter:
+                        continue
+                    if growth is None:
+                        target = Decimal(floor)
+                    else:
+                        before = _previous_value(metric, period)
+                        stretch = growth + rng.uniform(-0.08, 0.08)
+                        target = _round_target(before * stretch) if before else Decimal(floor)
+                    Goal.objects.get_or_create(
+                        name=name,
+                        period=period.key,
+                        scope="all",
+                        defaults={"metric": metric, "target": target},
+                    )

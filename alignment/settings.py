@@ -170,6 +170,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "funnel.tasks.mark_sla_breaches_task",
         "schedule": 60.0,
     },
+    "refresh-kpis": {
+        "task": "alignment.tasks.refresh_kpis_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from alignment import views
+from alignment.api import GoalViewSet, KpiViewSet
 from core.views import healthz
 from leads.api import LeadViewSet
 from leads.api_scoring import ActiveScoringModelView, ActivityViewSet, ScoringModelVersionViewSet
@@ -14,9 +15,17 @@ router = SimpleRouter()
 router.register("leads", LeadViewSet, basename="lead")
 router.register("activities", ActivityViewSet, basename="activity")
 router.register("scoring-model/versions", ScoringModelVersionViewSet, basename="scoring-model-version")
+router.register("kpis", KpiViewSet, basename="kpi")
+router.register("goals", GoalViewSet, basename="goal")
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("kpis/refresh/", views.refresh, name="kpis-refresh"),
+    path("kpis/refresh/status/", views.refresh_status, name="kpis-refresh-status"),
+    path("goals/", views.goals, name="goals"),
+    path("goals/new/", views.goal_edit, name="goal-new"),
+    path("goals/<int:goal_id>/edit/", views.goal_edit, name="goal-edit"),
+    path("goals/<int:goal_id>/delete/", views.goal_delete, name="goal-delete"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

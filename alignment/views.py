@@ -1,11 +1,168 @@
+"""Pages: the shared dashboard, the goals review and the manager's goal form. They read snapshots only."""
+
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_POST
 
+from alignment.dashboard import build_dashboard, build_goals_page, dashboard_csv, goals_csv, read_filters
+from alignment.goals import GOAL_METRICS, create_goal, delete_goal, update_goal, validate_target
+from alignment.kpis import InvalidScope, parse_scope
+from alignment.models import Goal, KpiSnapshot
+from alignment.periods import InvalidPeriod, parse_period
+from alignment.refresh import request_refresh
+from core.csv_export import csv_response, wants_csv
 from core.pages import role_required
+from core.roles import MANAGERS, is_manager
 
 
+@require_GET
 @role_required()
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "alignment/dashboard.html", {})
+    filters = read_filters(request.GET)
+    context = build_dashboard(filters)
+    if wants_csv(request):
+        table = request.GET.get("table", "kpis")
+        exported = dashboard_csv(context, table)
+        if exported is not None:
+            header, rows = exported
+            return csv_response(f"{table}-{filters.period.key}.csv", header, rows)
+        filters.errors.append(f"No table {table!r} to export.")
+    context["can_manage"] = is_manager(request.user)
+    return render(request, "alignment/dashboard.html", context, status=400 if filters.errors else 200)
+
+
+@require_POST
+@role_required(MANAGERS)
+def refresh(request: HttpRequest) -> HttpResponse:
+    """Queue a recomputation of the shown period (htmx answers with a status that polls for the result)."""
+    try:
+        period = parse_period(request.POST.get("period", ""))
+    except InvalidPeriod as exc:
+        return HttpResponse(str(exc), status=400)
+    request_refresh(actor=request.user, periods=[period])
+    if request.htmx:
+        return render(
+            request,
+            "alignment/_refresh_status.html",
+            {"period": period, "since": timezone.now().isoformat(), "done": False},
+            status=202,
+        )
+    messages.success(request, f"Refresh of {period.label} queued; the numbers update within a minute.")
+    return redirect(f"{reverse('dashboard')}?period={period.key}")
+
+
+@require_GET
+@role_required(MANAGERS)
+def refresh_status(request: HttpRequest) -> HttpResponse:
+    """Whether snapshots of the period were computed after ``since`` (polled by the refresh control)."""
+    try:
+        period = parse_period(request.GET.get("period", ""))
+    except InvalidPeriod as exc:
+        return HttpResponse(str(exc), status=400)
+    since = parse_datetime(request.GET.get("since", "") or "")
+    latest = (
+        KpiSnapshot.objects.filter(period=period.key, scope="all")
+        .order_by("-computed_at")
+        .values_list("computed_at", flat=True)
+        .first()
+    )
+    done = bool(since and latest and latest > since)
+    return render(
+        request,
+        "alignment/_refresh_status.html",
+        {"period": period, "since": request.GET.get("since", ""), "done": done, "latest": latest},
+    )
+
+
+@require_GET
+@role_required()
+def goals(request: HttpRequest) -> HttpResponse:
+    filters = read_filters({})
+    context = build_goals_page(filters=filters)
+    if wants_csv(request):
+        header, rows = goals_csv(context["rows"])
+        return csv_response("goals.csv", header, rows)
+    context["can_manage"] = is_manager(request.user)
+    return render(request, "alignment/goals.html", context)
+
+
+class GoalForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    metric = forms.ChoiceField(choices=[(kpi.key, kpi.label) for kpi in GOAL_METRICS], label="KPI")
+    target = forms.DecimalField(
+        max_digits=16, decimal_places=4, min_value=Decimal(0), help_text="Rates as a fraction: 0.8 for 80 %."
+    )
+    period = forms.CharField(max_length=7, help_text="A month 2026-11 or a quarter 2026-Q4.")
+    scope = forms.ChoiceField(choices=[("all", "All leads")], initial="all")
+
+    def __init__(self, *args: Any, scope_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = scope_choices
+
+    def clean_period(self) -> str:
+        try:
+            return parse_period(self.cleaned_data["period"]).key
+        except InvalidPeriod as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_scope(self) -> str:
+        try:
+            return parse_scope(self.cleaned_data["scope"])
+        except InvalidScope as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "metric" in data and "target" in data and data["target"] is not None:
+            message = validate_target(metric=data["metric"], target=data["target"])
+            if message:
+                self.add_error("target", message)
+        return data
+
+
+def _scope_choices() -> list[tuple[str, str]]:
+    filters = read_filters({})
+    return [
+        ("all", "All leads"),
+        *((f"campaign:{o.value}", f"Campaign: {o.label}") for o in filters.campaigns),
+        *((f"persona:{o.value}", f"Persona: {o.label}") for o in filters.personas),
+        *((f"rep:{o.value}", f"Rep: {o.label}") for o in filters.reps),
+    ]
+
+
+@role_required(MANAGERS)
+def goal_edit(request: HttpRequest, goal_id: int | None = None) -> HttpResponse:
+    goal = get_object_or_404(Goal, pk=goal_id) if goal_id else None
+    initial = {f: getattr(goal, f) for f in ("name", "metric", "target", "period", "scope")} if goal else {}
+    if not goal:
+        initial = {"period": timezone.localdate().strftime("%Y-%m"), "scope": "all"}
+    form = GoalForm(request.POST or None, initial=initial, scope_choices=_scope_choices())
+    if request.method == "POST" and form.is_valid():
+        if goal:
+            update_goal(goal=goal, actor=request.user, fields=form.cleaned_data)
+            messages.success(request, f"Goal “{goal.name}” saved.")
+        else:
+            goal = create_goal(actor=request.user, fields=form.cleaned_data)
+            messages.success(request, f"Goal “{goal.name}” created.")
+        return redirect("goals")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "alignment/goal_form.html", {"form": form, "goal": goal}, status=status)
+
+
+@require_POST
+@role_required(MANAGERS)
+def goal_delete(request: HttpRequest, goal_id: int) -> HttpResponse:
+    goal = get_object_or_404(Goal, pk=goal_id)
+    delete_goal(goal=goal, actor=request.user)
+    messages.success(request, f"Goal “{goal.name}” deleted.")
+    return redirect("goals")
