@@ -8,8 +8,8 @@ A scoring model (``leads.models.ScoringModel``) is compiled once into ``Compiled
 and both give exactly the same numbers (``tests/leads/test_scoring_paths.py`` checks it with generated
 leads, activities and rule sets). What makes "exactly" possible:
 
-* Text comparisons fold ASCII letters only (``translate`` in SQL, ``str.translate`` in Python): the
-  databases' and Python's Unicode case rules differ, ASCII folding is the same everywhere.
+* Text comparisons fold ASCII letters only (``lower()`` under the "C" collation in SQL, ``str.translate``
+  in Python): the databases' and Python's Unicode case rules differ, ASCII folding is the same everywhere.
 * Each activity's decayed points are computed in double precision by the same C ``pow`` in both places,
   then fixed as an integer number of micro-points. Sums of integers do not depend on the order of
   addition, so the per-lead totals agree to the last digit whatever order the database adds rows in.
