@@ -18,7 +18,7 @@ from core.errors import Conflict, ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
 from core.permissions import API_PERMISSIONS
-from leads.activities import MAX_BATCH, ActivityIn, record_activities
+from leads.activities import MAX_BATCH, record_activities
 from leads.models import Activity, ActivityType, ScoringModel
 from leads.qualification import active_scoring_model
 from leads.scoring_models import ModelError, approve_scoring_model, propose_scoring_model
@@ -36,6 +36,17 @@ class ActivitySerializer(serializers.ModelSerializer):
         model = Activity
         fields = ["id", "lead", "type", "occurred_at", "external_id", "metadata", "created_at"]
         read_only_fields = fields
+
+
+class ActivityInSerializer(serializers.Serializer):
+    """What a client sends for one activity (documentation; validation is ``leads.activities``)."""
+
+    lead = serializers.IntegerField(required=False, min_value=1, help_text="The lead's id, or give email.")
+    email = serializers.EmailField(required=False, help_text="The lead's e-mail address, or give lead.")
+    type = serializers.ChoiceField(choices=ActivityType.choices)
+    occurred_at = serializers.DateTimeField(required=False, help_text="ISO 8601 with offset; default now.")
+    external_id = serializers.CharField(required=False, max_length=200, help_text="Stored once per value.")
+    metadata = serializers.DictField(required=False)
 
 
 class ActivityFilter(django_filters.FilterSet):
@@ -89,7 +100,7 @@ class ActivityViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.Gener
         return Activity.objects.filter(lead__in=leads_visible_to(self.request.user).values("pk"))
 
     @extend_schema(
-        request=ActivityIn,
+        request=ActivityInSerializer,
         responses={200: ActivitySerializer, 201: ActivitySerializer},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         description="Record one activity: 201 when stored, 200 when an activity with its external_id exists.",
@@ -105,7 +116,7 @@ class ActivityViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.Gener
     @extend_schema(
         request=inline_serializer(
             name="ActivityBatchIn",
-            fields={"activities": serializers.ListField(child=serializers.DictField())},
+            fields={"activities": ActivityInSerializer(many=True)},
         ),
         responses={200: ActivityBatchResult},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],

@@ -8,8 +8,8 @@ A scoring model (``leads.models.ScoringModel``) is compiled once into ``Compiled
 and both give exactly the same numbers (``tests/leads/test_scoring_paths.py`` checks it with generated
 leads, activities and rule sets). What makes "exactly" possible:
 
-* Text comparisons fold ASCII letters only (``translate`` in SQL, ``str.translate`` in Python): the
-  databases' and Python's Unicode case rules differ, ASCII folding is the same everywhere.
+* Text comparisons fold ASCII letters only (``lower()`` under the "C" collation in SQL, ``str.translate``
+  in Python): the databases' and Python's Unicode case rules differ, ASCII folding is the same everywhere.
 * Each activity's decayed points are computed in double precision by the same C ``pow`` in both places,
   then fixed as an integer number of micro-points. Sums of integers do not depend on the order of
   addition, so the per-lead totals agree to the last digit whatever order the database adds rows in.
@@ -27,10 +27,12 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
@@ -651,12 +653,39 @@ def score_leads_sql(
 # --- Full runs and the sweep ------------------------------------------------------------------------------
 
 
-def rescore_all(*, reason: str, now: datetime | None = None, id_span: int | None = None) -> ScoringRun | None:
+def _score_range(*, lo: int, hi: int, now: datetime, reason: str, postgres: bool) -> int:
+    """Score the leads with ids in ``[lo, hi]`` in one transaction; returns how many."""
+    with transaction.atomic():
+        current = active_scoring_model()
+        if current is None:
+            return 0
+        compiled = compile_model(current)
+        if postgres:
+            scored = score_leads_sql(model=compiled, now=now, reason=reason, lo=lo, hi=hi)
+            leads_scored.send(sender=Lead, lead_ids=scored)
+        else:
+            ids = list(Lead.objects.filter(pk__gte=lo, pk__lte=hi).values_list("pk", flat=True))
+            scored = _score_chunk(compiled, ids, now=now, reason=reason) if ids else []
+    return len(scored)
+
+
+def _in_own_connection(**kwargs: Any) -> int:
+    try:
+        return _score_range(**kwargs)
+    finally:
+        connection.close()
+
+
+def rescore_all(
+    *, reason: str, now: datetime | None = None, id_span: int | None = None, workers: int | None = None
+) -> ScoringRun | None:
     """Rescore every lead with the active model, in id ranges, one transaction each.
 
     Progress (leads done / total) is logged and kept on a ``ScoringRun`` row that the scoring page shows.
     The active model is read again for every range, so a model activated mid-run takes over at once.
-    On PostgreSQL each range is one SQL statement; elsewhere the Python path does chunks of 1,000 leads.
+    On PostgreSQL each range is one SQL statement, and ``workers`` ranges (``SCORING_FULL_RUN_WORKERS``,
+    default 2: one per core) run at once on their own connections; the ranges are disjoint, so they never
+    wait for each other. Elsewhere, or inside a transaction (tests), ranges run one after another.
     """
     model = active_scoring_model()
     if model is None:
@@ -664,32 +693,39 @@ def rescore_all(*, reason: str, now: datetime | None = None, id_span: int | None
     now = now or timezone.now()
     postgres = connection.vendor == "postgresql"
     span = id_span or (FULL_RUN_ID_SPAN if postgres else CHUNK)
+    if workers is None:
+        workers = getattr(settings, "SCORING_FULL_RUN_WORKERS", 2)
+    if not postgres or connection.in_atomic_block:
+        workers = 1  # other connections could not see this transaction's rows
     bounds = Lead.objects.aggregate(lo=Min("id"), hi=Max("id"), total=Count("id"))
     run = ScoringRun.objects.create(
         model_version=model.version, reason=reason, total=bounds["total"], started_at=now, updated_at=now
     )
     logger.info("full rescore %s with model v%s: %s leads", run.pk, model.version, run.total)
+    ranges = []
+    if bounds["lo"] is not None:
+        ranges = [(lo, lo + span - 1) for lo in range(bounds["lo"], bounds["hi"] + 1, span)]
     done = 0
+
+    def progress(count: int) -> None:
+        nonlocal done
+        done += count
+        ScoringRun.objects.filter(pk=run.pk).update(done=done, updated_at=timezone.now())
+        if count:
+            logger.info("full rescore %s: %s / %s leads", run.pk, done, run.total)
+
     try:
-        lo = bounds["lo"]
-        while lo is not None and lo <= bounds["hi"]:
-            hi = lo + span - 1
-            with transaction.atomic():
-                current = active_scoring_model()
-                if current is None:
-                    break
-                compiled = compile_model(current)
-                if postgres:
-                    scored = score_leads_sql(model=compiled, now=now, reason=reason, lo=lo, hi=hi)
-                    leads_scored.send(sender=Lead, lead_ids=scored)
-                else:
-                    ids = list(Lead.objects.filter(pk__gte=lo, pk__lte=hi).values_list("pk", flat=True))
-                    scored = _score_chunk(compiled, ids, now=now, reason=reason) if ids else []
-            done += len(scored)
-            ScoringRun.objects.filter(pk=run.pk).update(done=done, updated_at=timezone.now())
-            if scored:
-                logger.info("full rescore %s: %s / %s leads", run.pk, done, run.total)
-            lo = hi + 1
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rescore") as pool:
+                futures = [
+                    pool.submit(_in_own_connection, lo=lo, hi=hi, now=now, reason=reason, postgres=postgres)
+                    for lo, hi in ranges
+                ]
+                for future in as_completed(futures):
+                    progress(future.result())
+        else:
+            for lo, hi in ranges:
+                progress(_score_range(lo=lo, hi=hi, now=now, reason=reason, postgres=postgres))
     except BaseException as exc:
         ScoringRun.objects.filter(pk=run.pk).update(
             status=ScoringRunStatus.FAILED, error=str(exc)[:500], finished_at=timezone.now()

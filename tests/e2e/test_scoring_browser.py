@@ -8,7 +8,7 @@ from leads.models import ScoringModel
 from tests.e2e.conftest import screenshot
 from tests.factories import LeadFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture

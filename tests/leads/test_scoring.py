@@ -10,6 +10,7 @@ from leads.models import Activity, Lead, ScoreChange, ScoringModel, ScoringRun
 from leads.qualification import active_scoring_model, leads_meeting_mql_bar
 from leads.signals import leads_scored
 from leads.tasks import rescore_all_task, score_leads_task, sweep_stale_scores_task
+from tests.conftest import needs_postgres
 from tests.factories import LeadFactory, PersonaFactory
 
 pytestmark = pytest.mark.django_db
@@ -299,3 +300,15 @@ def test_without_an_active_model_nothing_is_scored():
     assert scoring.score_leads(lead_ids=[lead.pk]) == []
     assert scoring.rescore_all(reason="test") is None
     assert scoring.sweep_stale_scores() == 0
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_full_run_on_postgresql_scores_ranges_on_parallel_connections():
+    use_model(fit_rules=[rule("seniority", "eq", "vp", 25, "VP")])
+    for _ in range(9):
+        LeadFactory(seniority="vp")
+    run = scoring.rescore_all(reason="test", now=NOW, id_span=2, workers=3)
+    assert (run.status, run.done, run.total) == ("done", 9, 9)
+    assert set(Lead.objects.values_list("score", "scoring_version")) == {(25, 7)}
+    assert ScoreChange.objects.count() == 9
