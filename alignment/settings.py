@@ -118,13 +118,15 @@ CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     _queue_dir = VAR_DIR / "celery" / "queue"
     _done_dir = VAR_DIR / "celery" / "processed"
-    for _folder in (_queue_dir, _done_dir):
+    _control_dir = VAR_DIR / "celery" / "control"
+    for _folder in (_queue_dir, _done_dir, _control_dir):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_done_dir),
         "store_processed": False,
+        "control_folder": str(_control_dir),
     }
 else:
     # A message not acknowledged within an hour is delivered again (acks_late + a killed worker).
