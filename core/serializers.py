@@ -34,3 +34,24 @@ class StrictSerializer(serializers.Serializer):
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     pass
+
+
+def require_object(data: Any) -> dict[str, Any]:
+    """The request body must be a JSON object (not a list, a string or null)."""
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    return data
+
+
+def batch_items(data: Any, *, key: str, limit: int) -> list[Any]:
+    """The items of a batch body ``{key: [...]}``: 1 to ``limit`` of them, and no other top-level field."""
+    data = require_object(data)
+    unknown = sorted(set(data) - {key})
+    if unknown:
+        raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+    items = data.get(key)
+    if not isinstance(items, list):
+        raise serializers.ValidationError({key: [f"Expected a list of {key}."]})
+    if not 1 <= len(items) <= limit:
+        raise serializers.ValidationError({key: [f"Send between 1 and {limit} {key}."]})
+    return items

@@ -18,9 +18,9 @@ from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
 from core.permissions import API_PERMISSIONS
-from core.serializers import StrictModelSerializer, no_control_characters
+from core.serializers import StrictModelSerializer, batch_items, no_control_characters, require_object
 from leads.filters import LeadFilter
-from leads.ingest import MAX_BATCH, InvalidLeadField, update_lead, upsert_leads
+from leads.ingest import MAX_BATCH, IngestResult, InvalidLeadField, update_lead, upsert_leads
 from leads.models import Lead, Note
 from leads.notes import add_note
 from leads.schemas import LeadIn, LeadPatch, validate_lead
@@ -171,10 +171,16 @@ class LeadCursorPagination(CursorPagination):
     ordering = "-created_at"
 
 
-def _require_object(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ValidationProblem({"non_field_errors": ["Expected a JSON object."]})
-    return data
+def batch_response(result: IngestResult) -> Response:
+    """The per-item answer of a batch endpoint."""
+    return Response(
+        {
+            "created": result.created,
+            "updated": result.updated,
+            "errors": result.errors,
+            "results": [r.as_dict() for r in result.results],
+        }
+    )
 
 
 class LeadViewSet(
@@ -215,7 +221,7 @@ class LeadViewSet(
         description="Upsert one lead by e-mail: 201 when created, 200 when updated. Fields absent stay.",
     )
     def create(self, request: Request) -> Response:
-        result = upsert_leads(items=[_require_object(request.data)]).results[0]
+        result = upsert_leads(items=[require_object(request.data)]).results[0]
         if result.status == "error":
             raise ValidationProblem(result.errors)
         lead = get_lead_for(request.user, result.id)
@@ -230,29 +236,12 @@ class LeadViewSet(
     )
     @action(detail=False, methods=["post"])
     def batch(self, request: Request) -> Response:
-        data = _require_object(request.data)
-        unknown = sorted(set(data) - {"leads"})
-        if unknown:
-            raise ValidationProblem({name: ["Unknown field."] for name in unknown})
-        items = data.get("leads")
-        if not isinstance(items, list):
-            raise ValidationProblem({"leads": ["Expected a list of leads."]})
-        if not 1 <= len(items) <= MAX_BATCH:
-            raise ValidationProblem({"leads": [f"Send between 1 and {MAX_BATCH} leads."]})
-        result = upsert_leads(items=items)
-        return Response(
-            {
-                "created": result.created,
-                "updated": result.updated,
-                "errors": result.errors,
-                "results": [r.as_dict() for r in result.results],
-            }
-        )
+        return batch_response(upsert_leads(items=batch_items(request.data, key="leads", limit=MAX_BATCH)))
 
     @extend_schema(request=LeadPatch, responses={200: LeadDetailSerializer})
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         lead = self.get_object()
-        cleaned, errors = validate_lead(_require_object(request.data), partial=True)
+        cleaned, errors = validate_lead(require_object(request.data), partial=True)
         if errors:
             raise ValidationProblem(errors)
         try:
@@ -265,7 +254,7 @@ class LeadViewSet(
     @action(detail=True, methods=["post"])
     def notes(self, request: Request, pk: str | None = None) -> Response:
         lead = self.get_object()
-        serializer = NoteSerializer(data=_require_object(request.data))
+        serializer = NoteSerializer(data=require_object(request.data))
         serializer.is_valid(raise_exception=True)
         note = add_note(lead=lead, author=request.user, body=serializer.validated_data["body"])
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)

@@ -18,17 +18,13 @@ from core.errors import Conflict, ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
 from core.permissions import API_PERMISSIONS
+from core.serializers import batch_items, require_object
 from leads.activities import MAX_BATCH, record_activities
+from leads.api import batch_response
 from leads.models import Activity, ActivityType, ScoringModel
 from leads.qualification import active_scoring_model
 from leads.scoring_models import ModelError, approve_scoring_model, propose_scoring_model
 from leads.selectors import leads_visible_to
-
-
-def _require_object(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ValidationProblem({"non_field_errors": ["Expected a JSON object."]})
-    return data
 
 
 class ActivitySerializer(serializers.ModelSerializer):
@@ -106,7 +102,7 @@ class ActivityViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.Gener
         description="Record one activity: 201 when stored, 200 when an activity with its external_id exists.",
     )
     def create(self, request: Request) -> Response:
-        result = record_activities(items=[_require_object(request.data)]).results[0]
+        result = record_activities(items=[require_object(request.data)]).results[0]
         if result.status == "error":
             raise ValidationProblem(result.errors)
         activity = Activity.objects.get(pk=result.id)
@@ -124,24 +120,8 @@ class ActivityViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.Gener
     )
     @action(detail=False, methods=["post"])
     def batch(self, request: Request) -> Response:
-        data = _require_object(request.data)
-        unknown = sorted(set(data) - {"activities"})
-        if unknown:
-            raise ValidationProblem({name: ["Unknown field."] for name in unknown})
-        items = data.get("activities")
-        if not isinstance(items, list):
-            raise ValidationProblem({"activities": ["Expected a list of activities."]})
-        if not 1 <= len(items) <= MAX_BATCH:
-            raise ValidationProblem({"activities": [f"Send between 1 and {MAX_BATCH} activities."]})
-        result = record_activities(items=items)
-        return Response(
-            {
-                "created": result.created,
-                "updated": result.updated,
-                "errors": result.errors,
-                "results": [r.as_dict() for r in result.results],
-            }
-        )
+        items = batch_items(request.data, key="activities", limit=MAX_BATCH)
+        return batch_response(record_activities(items=items))
 
 
 class FitRuleSerializer(serializers.Serializer):
@@ -257,7 +237,7 @@ class ScoringModelVersionViewSet(
     )
     def create(self, request: Request) -> Response:
         try:
-            draft = propose_scoring_model(actor=request.user, changes=_require_object(request.data))
+            draft = propose_scoring_model(actor=request.user, changes=require_object(request.data))
         except ModelError as error:
             _raise_for(error)
             raise
