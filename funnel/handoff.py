@@ -372,11 +372,11 @@ def record_new_leads(*, lead_ids: Sequence[int]) -> int:
     """Write the first transition (none → Inquiry) for newly created leads, one INSERT … SELECT per chunk."""
     if not lead_ids:
         return 0
-    inquiry = Stage.objects.filter(kind=K.INQUIRY).order_by("order", "pk").first()
-    if inquiry is None:
-        return 0
     table = Transition._meta.db_table
     lead_table = Lead._meta.db_table
+    # The first Inquiry-kind stage is looked up inside the statement: one round trip per chunk, which
+    # matters on the single-lead ingestion path.
+    inquiry = f'(SELECT id FROM {Stage._meta.db_table} WHERE kind = %s ORDER BY "order", id LIMIT 1)'
     written = 0
     with connection.cursor() as cursor:
         for start in range(0, len(lead_ids), 5000):
@@ -384,8 +384,9 @@ def record_new_leads(*, lead_ids: Sequence[int]) -> int:
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
                 f"INSERT INTO {table} (lead_id, to_stage_id, at, rule, reason) "
-                f"SELECT id, %s, created_at, %s, %s FROM {lead_table} WHERE id IN ({marks})",
-                [inquiry.pk, "ingest", "New lead.", *chunk],
+                f"SELECT l.id, s.id, l.created_at, %s, %s FROM {lead_table} l CROSS JOIN {inquiry} s "
+                f"WHERE l.id IN ({marks})",
+                ["ingest", "New lead.", K.INQUIRY, *chunk],
             )
             written += cursor.rowcount
     return written
