@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,8 +11,8 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from alignment.dashboard import build_dashboard, build_goals_page, dashboard_csv, goals_csv, read_filters
-from alignment.goals import GOAL_METRICS, create_goal, delete_goal, update_goal, validate_target
-from alignment.kpis import InvalidScope, parse_scope
+from alignment.forms import GoalForm
+from alignment.goals import create_goal, delete_goal, update_goal
 from alignment.models import Goal, KpiSnapshot
 from alignment.periods import InvalidPeriod, parse_period
 from alignment.refresh import request_refresh
@@ -94,40 +90,6 @@ def goals(request: HttpRequest) -> HttpResponse:
         return csv_response("goals.csv", header, rows)
     context["can_manage"] = is_manager(request.user)
     return render(request, "alignment/goals.html", context)
-
-
-class GoalForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    metric = forms.ChoiceField(choices=[(kpi.key, kpi.label) for kpi in GOAL_METRICS], label="KPI")
-    target = forms.DecimalField(
-        max_digits=16, decimal_places=4, min_value=Decimal(0), help_text="Rates as a fraction: 0.8 for 80 %."
-    )
-    period = forms.CharField(max_length=7, help_text="A month 2026-11 or a quarter 2026-Q4.")
-    scope = forms.ChoiceField(choices=[("all", "All leads")], initial="all")
-
-    def __init__(self, *args: Any, scope_choices: list[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["scope"].choices = scope_choices
-
-    def clean_period(self) -> str:
-        try:
-            return parse_period(self.cleaned_data["period"]).key
-        except InvalidPeriod as exc:
-            raise forms.ValidationError(str(exc)) from None
-
-    def clean_scope(self) -> str:
-        try:
-            return parse_scope(self.cleaned_data["scope"])
-        except InvalidScope as exc:
-            raise forms.ValidationError(str(exc)) from None
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if "metric" in data and "target" in data and data["target"] is not None:
-            message = validate_target(metric=data["metric"], target=data["target"])
-            if message:
-                self.add_error("target", message)
-        return data
 
 
 def _scope_choices() -> list[tuple[str, str]]:
