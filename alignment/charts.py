@@ -78,7 +78,9 @@ class Note:
 
 
 @dataclass
-class BarChart:
+class _Frame:
+    """A chart's canvas and plot area, and the coordinates its template needs (as SVG-ready text)."""
+
     width: int
     height: int
     plot_left: float
@@ -86,12 +88,6 @@ class BarChart:
     plot_right: float
     plot_bottom: float
     y_label: str
-    x_label: str
-    bars: list[Bar]
-    y_ticks: list[Tick]
-    x_ticks: list[Tick]
-    notes: list[Note] = field(default_factory=list)
-    legend: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def tick_x(self) -> str:
@@ -122,12 +118,22 @@ class BarChart:
         return f"0 0 {self.width} {self.height}"
 
     @property
-    def y_label_x(self) -> str:
-        return "14"
-
-    @property
     def y_label_y(self) -> str:
         return n((self.plot_top + self.plot_bottom) / 2)
+
+
+@dataclass
+class BarChart(_Frame):
+    x_label: str
+    bars: list[Bar]
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    notes: list[Note] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def y_label_x(self) -> str:
+        return "14"
 
     @property
     def x_label_x(self) -> str:
@@ -227,49 +233,10 @@ class Series:
 
 
 @dataclass
-class LineChart:
-    width: int
-    height: int
-    plot_left: float
-    plot_top: float
-    plot_right: float
-    plot_bottom: float
-    y_label: str
+class LineChart(_Frame):
     series: list[Series]
     y_ticks: list[Tick]
     x_ticks: list[Tick]
-
-    @property
-    def tick_x(self) -> str:
-        return n(self.plot_left - 6)
-
-    @property
-    def x_tick_y(self) -> str:
-        return n(self.plot_bottom + 16)
-
-    @property
-    def x_label_y(self) -> str:
-        return n(self.height - 6)
-
-    @property
-    def left(self) -> str:
-        return n(self.plot_left)
-
-    @property
-    def right(self) -> str:
-        return n(self.plot_right)
-
-    @property
-    def bottom(self) -> str:
-        return n(self.plot_bottom)
-
-    @property
-    def viewbox(self) -> str:
-        return f"0 0 {self.width} {self.height}"
-
-    @property
-    def y_label_y(self) -> str:
-        return n((self.plot_top + self.plot_bottom) / 2)
 
     @property
     def empty(self) -> bool:
