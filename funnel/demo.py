@@ -19,10 +19,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Case, Exists, OuterRef, When
 
 from funnel.models import Handoff, HandoffStatus, RejectReason, RepProfile, Stage, Transition
 from leads.models import Lead
+from leads.qualification import mql_bar_q
 
 SLA = timedelta(hours=24)
 REASON_WEIGHTS = {
@@ -203,8 +204,9 @@ class _Seeder:
         created = lead["created_at"]
         self.move(journey, "inquiry", created, rule="ingest", reason="New lead.")
         persona = lead["persona__slug"] or ""
-        strong = lead["is_decision_maker"] or lead["seniority"] in ("c_level", "vp", "director")
-        odds = 0.04 if persona == "student" else 0.5 if strong else 0.22
+        # Leads that meet today's MQL bar mostly went through the funnel already; a few others did under
+        # earlier versions of the model.
+        odds = 0.85 if lead["meets_bar"] else 0.01 if persona == "student" else 0.05
         if lead["source"] == "outbound":
             odds += 0.1
         if rng.random() > odds:
@@ -240,8 +242,16 @@ def seed_funnel(*, rng: random.Random, now: datetime) -> None:
     leads = list(
         Lead.objects.filter(~has_history)
         .order_by("created_at", "pk")
+        .annotate(meets_bar=Case(When(mql_bar_q(), then=True), default=False, output_field=BooleanField()))
         .values(
-            "id", "created_at", "persona__slug", "seniority", "is_decision_maker", "source", "company_size"
+            "id",
+            "created_at",
+            "persona__slug",
+            "seniority",
+            "is_decision_maker",
+            "source",
+            "company_size",
+            "meets_bar",
         )
     )
     seeder = _Seeder(rng=rng, now=now, reps=reps, manager=manager)

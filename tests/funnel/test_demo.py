@@ -9,8 +9,10 @@ import pytest
 from alignment.demo_users import ensure_demo_users
 from funnel.demo import seed_funnel
 from funnel.models import Handoff, Transition
-from leads.demo import seed_leads
+from leads.demo import seed_activities, seed_leads
 from leads.models import Lead
+from leads.qualification import mql_bar_q
+from leads.scoring import rescore_all
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +22,11 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 def test_demo_leads_travel_the_funnel_consistently():
     ensure_demo_users()
     seed_leads(count=800, rng=random.Random(7), now=NOW)
+    seed_activities(rng=random.Random(7), now=NOW)
+    rescore_all(reason="demo data", now=NOW)  # the funnel demo sends the leads that meet the bar onwards
     seed_funnel(rng=random.Random(7), now=NOW)
+    handed_off = Lead.objects.filter(pk__in=Handoff.objects.values("lead"))
+    assert handed_off.filter(mql_bar_q()).count() > 0.8 * handed_off.count()
     stages = Counter(Lead.objects.values_list("stage", flat=True))
     assert stages["inquiry"] > stages["mql"] > 0, stages
     for kind in ("sal", "sql", "opportunity", "won", "lost", "nurture"):
