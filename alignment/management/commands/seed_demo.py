@@ -32,7 +32,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Creating {options['leads']} demo leads over the last 12 months…")
             seed_leads(count=options["leads"], rng=rng, now=now)
             activities = seed_activities(rng=rng, now=now)
-            run = rescore_all(reason="demo data", now=now)
+            # Scored after the activities are written, so the sweep finds nothing stale afterwards.
+            run = rescore_all(reason="demo data")
             self.stdout.write(f"{activities} activities; scored {run.done if run else 0} leads.")
             seed_funnel(rng=rng, now=now)
             seed_goals(rng=rng, now=now)
