@@ -637,6 +637,9 @@ def _scope_names(period: Period) -> ScopeNames:
     return ScopeNames(campaigns=campaigns, personas=personas, universe=universe)
 
 
+# Settings for the current transaction only (``SET LOCAL``), several in one statement.
+_SETTINGS_SQL = "SELECT set_config('random_page_cost', %s, true), set_config('jit', %s, true)"
+_JOINS_SQL = "SELECT set_config('enable_hashjoin', %s, true), set_config('enable_mergejoin', %s, true)"
 _TEMP_TABLES = ("kpi_leads", "kpi_facts", "kpi_handoffs")
 
 
@@ -668,17 +671,22 @@ def measure_period(*, period: Period, now: datetime) -> dict[str, dict[str, Any]
         if connection.vendor == "postgresql":
             # The working set is in memory: random reads are nearly as cheap as sequential ones, so index
             # lookups for the period's leads beat scanning every lead.
-            cursor.execute("SET LOCAL random_page_cost = 1.1")
-            # The statements are short and planned once; compiling them costs more than it saves.
-            cursor.execute("SET LOCAL jit = off")
+            # The statements are short and planned once; compiling them (JIT) costs more than it saves.
+            cursor.execute(_SETTINGS_SQL, ["1.1", "off"])
         for table in _TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(_period_leads_sql(stages), params)
         if connection.vendor == "postgresql":
-            # Temporary tables have no statistics until analysed; the plans below depend on their size.
-            cursor.execute("ANALYZE kpi_leads")
+            # TRICKY: the period's leads and hand-offs are a small share of all leads, and each needs its
+            # lead's campaign, persona and owner: one primary-key probe per row. Left to itself the planner
+            # hashes the whole leads table instead (it cannot know how few rows the period has without an
+            # ANALYZE, and even with one it prices the probes too high), so hash and merge joins are off for
+            # these two statements only: the aggregates below hash-join temporary tables and need them.
+            cursor.execute(_JOINS_SQL, ["off", "off"])
         cursor.execute(_facts_sql(stages), params)
         cursor.execute(_handoffs_sql(), params)
+        if connection.vendor == "postgresql":
+            cursor.execute(_JOINS_SQL, ["on", "on"])
         for skind, sid, *values in _rows(cursor, _lead_measures_sql(), params):
             scope_measures(skind, sid).update(zip(_LEAD_MEASURE_NAMES, map(_number, values), strict=True))
         for skind, sid, due, met in _rows(cursor, _handoff_measures_sql(), params):
