@@ -330,7 +330,8 @@ def parse_scope(value: object) -> str:
 
 # --- Computation ----------------------------------------------------------------------------------------
 # The same expansion of rows into scopes serves every aggregate: a row belongs to "all", to its campaign,
-# its persona and its rep. UNION ALL (rather than GROUPING SETS) keeps the SQL portable to SQLite.
+# its persona and its rep. PostgreSQL groups the rows four ways in one read (GROUPING SETS, ``_grouped``);
+# SQLite has no grouping sets and expands the rows with UNION ALL (``_scoped``) before grouping once.
 ALL, CAMPAIGN, PERSONA, REP = 0, 1, 2, 3
 
 
