@@ -36,6 +36,7 @@ Definitions (../shared/API.md "Goals and KPIs"), with the details the contract l
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -329,7 +330,8 @@ def parse_scope(value: object) -> str:
 
 # --- Computation ----------------------------------------------------------------------------------------
 # The same expansion of rows into scopes serves every aggregate: a row belongs to "all", to its campaign,
-# its persona and its rep. UNION ALL (rather than GROUPING SETS) keeps the SQL portable to SQLite.
+# its persona and its rep. PostgreSQL groups the rows four ways in one read (GROUPING SETS, ``_grouped``);
+# SQLite has no grouping sets and expands the rows with UNION ALL (``_scoped``) before grouping once.
 ALL, CAMPAIGN, PERSONA, REP = 0, 1, 2, 3
 
 
@@ -345,6 +347,31 @@ def _scoped(table: str, columns: str = "x.*") -> str:
         UNION ALL SELECT {PERSONA}, x.persona_id, {columns} FROM {table} x WHERE x.persona_id IS NOT NULL
         UNION ALL SELECT {REP}, x.rep_id, {columns} FROM {table} x WHERE x.rep_id IS NOT NULL
     """
+
+
+def _grouped(table: str, aggregates: str, extra: str = "") -> str:
+    """``aggregates`` over ``table``'s rows per scope (``skind``, ``sid``), and per ``extra`` when given.
+
+    PostgreSQL reads the rows once and groups them four ways with GROUPING SETS; SQLite expands them with
+    ``_scoped`` and groups once. A row with no campaign, persona or rep belongs to no such scope, so the
+    NULL group of each of those sets is dropped. ``GROUPING(c, p, r)`` tells the sets apart: 7 is ``all``,
+    3 groups by campaign, 5 by persona, 6 by rep.
+    """
+    by = f", {extra}" if extra else ""
+    if connection.vendor == "postgresql":
+        return f"""
+            SELECT CASE GROUPING(x.campaign_id, x.persona_id, x.rep_id)
+                        WHEN 3 THEN {CAMPAIGN} WHEN 5 THEN {PERSONA} WHEN 6 THEN {REP} ELSE {ALL}
+                   END AS skind,
+                   COALESCE(x.campaign_id, x.persona_id, x.rep_id, 0) AS sid{by}, {aggregates}
+            FROM {table} x
+            GROUP BY GROUPING SETS (({extra}), (x.campaign_id{by}), (x.persona_id{by}), (x.rep_id{by}))
+            HAVING GROUPING(x.campaign_id, x.persona_id, x.rep_id) = 7
+                OR (GROUPING(x.campaign_id, x.persona_id, x.rep_id) = 3 AND x.campaign_id IS NOT NULL)
+                OR (GROUPING(x.campaign_id, x.persona_id, x.rep_id) = 5 AND x.persona_id IS NOT NULL)
+                OR (GROUPING(x.campaign_id, x.persona_id, x.rep_id) = 6 AND x.rep_id IS NOT NULL)
+        """
+    return f"SELECT skind, sid{by}, {aggregates} FROM ({_scoped(table)}) x GROUP BY skind, sid{by}"
 
 
 def _hours_between(start: str, end: str) -> str:
@@ -486,31 +513,34 @@ def _handoffs_sql() -> str:
     """.replace("{hours}", _hours_between("h.assigned_at", "h.closed_at"))
 
 
-_LEAD_MEASURES_SQL = f"""
-    WITH scoped AS ({_scoped("kpi_facts")})
-    SELECT skind, sid, SUM(new_leads), SUM(mqls), SUM(sals), SUM(sqls), SUM(opportunities), SUM(won),
-        SUM(lost),
-        SUM(mqls * (outcome %% 2)), SUM(mqls * ((outcome / 2) %% 2)), SUM(mqls * ((outcome / 4) %% 2)),
-        SUM(opp_amount), SUM(won_amount), SUM(marketing * won_amount), SUM(marketing * depth)
-    FROM scoped GROUP BY skind, sid
-"""
+_LEAD_AGGREGATES = """SUM(new_leads), SUM(mqls), SUM(sals), SUM(sqls), SUM(opportunities), SUM(won),
+    SUM(lost),
+    SUM(mqls * (outcome %% 2)), SUM(mqls * ((outcome / 2) %% 2)), SUM(mqls * ((outcome / 4) %% 2)),
+    SUM(opp_amount), SUM(won_amount), SUM(marketing * won_amount), SUM(marketing * depth)"""
+
+
+def _lead_measures_sql() -> str:
+    return _grouped("kpi_facts", _LEAD_AGGREGATES)
+
+
 _LEAD_MEASURE_NAMES = [
     "new_leads", "mqls", "sals", "sqls", "opportunities", "won", "lost", "accepted", "rejected",
     "reached_sql", "pipeline_amount", "won_amount", "marketing_won_amount", "depth_credit",
 ]  # fmt: skip
 
-_HANDOFF_MEASURES_SQL = f"""
-    WITH scoped AS ({_scoped("kpi_handoffs", "x.due, x.met")})
-    SELECT skind, sid, SUM(due), SUM(met) FROM scoped GROUP BY skind, sid
-"""
+
+def _handoff_measures_sql() -> str:
+    return _grouped("kpi_handoffs", "SUM(due), SUM(met)")
+
 
 _MEDIAN_MEASURES = ("median_days_mql_to_won", "median_hours_to_accept")
 
 _DAYS = (
-    "(SELECT campaign_id, persona_id, rep_id, days_to_won AS v FROM kpi_facts WHERE days_to_won IS NOT NULL)"
+    "(SELECT 0 AS measure, campaign_id, persona_id, rep_id, days_to_won AS v FROM kpi_facts"
+    " WHERE days_to_won IS NOT NULL)"
 )
 _HOURS = (
-    "(SELECT campaign_id, persona_id, rep_id, hours_to_accept AS v FROM kpi_handoffs"
+    "(SELECT 1 AS measure, campaign_id, persona_id, rep_id, hours_to_accept AS v FROM kpi_handoffs"
     " WHERE hours_to_accept IS NOT NULL)"
 )
 _MEDIAN_VALUES = f"""
@@ -527,10 +557,9 @@ def _medians_sql() -> str:
     row, or the two middle rows averaged, is the median, which is what percentile_cont(0.5) returns.
     """
     if connection.vendor == "postgresql":
-        return f"""
-            SELECT measure, skind, sid, percentile_cont(0.5) WITHIN GROUP (ORDER BY v)
-            FROM ({_MEDIAN_VALUES}) vals GROUP BY measure, skind, sid
-        """
+        values = f"({_DAYS.strip('()')} UNION ALL {_HOURS.strip('()')})"
+        median = _grouped(values, "percentile_cont(0.5) WITHIN GROUP (ORDER BY x.v)", extra="x.measure")
+        return f"SELECT measure, skind, sid, m FROM ({median}) AS medians(skind, sid, measure, m)"
     return f"""
         WITH vals AS ({_MEDIAN_VALUES}),
         ranked AS (
@@ -544,19 +573,24 @@ def _medians_sql() -> str:
     """
 
 
-_REASONS_SQL = f"""
-    WITH reasons AS (
-        SELECT DISTINCT t.lead_id, r.slug AS reason
-        FROM funnel_transition t JOIN funnel_rejectreason r ON r.id = t.reject_reason_id
-        WHERE t.at >= %(start)s AND t.at < %(end)s AND t.at <= %(now)s AND t.reject_reason_id IS NOT NULL
-    ),
-    rejected AS (
-        SELECT f.campaign_id, f.persona_id, f.rep_id, reasons.reason
-        FROM reasons JOIN kpi_facts f ON f.lead_id = reasons.lead_id
-    ),
-    scoped AS ({_scoped("rejected", "x.reason")})
-    SELECT skind, sid, reason, COUNT(*) FROM scoped GROUP BY skind, sid, reason
-"""
+def _reasons_sql() -> str:
+    """Leads rejected in the period per scope and reason.
+
+    TRICKY: the reason's slug is joined only after the distinct (lead, reason id) pairs are found, so the
+    period's transitions are read through the time index (joining first invites a walk of the reject
+    reason index over every rejection ever made).
+    """
+    rejected = """(
+        SELECT f.campaign_id, f.persona_id, f.rep_id, r.slug AS reason
+        FROM (
+            SELECT DISTINCT t.lead_id, t.reject_reason_id FROM funnel_transition t
+            WHERE t.at >= %(start)s AND t.at < %(end)s AND t.at <= %(now)s AND t.reject_reason_id IS NOT NULL
+        ) rr
+        JOIN funnel_rejectreason r ON r.id = rr.reject_reason_id
+        JOIN kpi_facts f ON f.lead_id = rr.lead_id
+    )"""
+    return _grouped(rejected, "COUNT(*)", extra="x.reason" if connection.vendor == "postgresql" else "reason")
+
 
 _COSTS_SQL = """
     SELECT cc.campaign_id, SUM(cc.amount) FROM leads_campaigncost cc
@@ -604,6 +638,9 @@ def _scope_names(period: Period) -> ScopeNames:
     return ScopeNames(campaigns=campaigns, personas=personas, universe=universe)
 
 
+# Settings for the current transaction only (``SET LOCAL``), several in one statement.
+_SETTINGS_SQL = "SELECT set_config('random_page_cost', %s, true), set_config('jit', %s, true)"
+_JOINS_SQL = "SELECT set_config('enable_hashjoin', %s, true), set_config('enable_mergejoin', %s, true)"
 _TEMP_TABLES = ("kpi_leads", "kpi_facts", "kpi_handoffs")
 
 
@@ -635,25 +672,29 @@ def measure_period(*, period: Period, now: datetime) -> dict[str, dict[str, Any]
         if connection.vendor == "postgresql":
             # The working set is in memory: random reads are nearly as cheap as sequential ones, so index
             # lookups for the period's leads beat scanning every lead.
-            cursor.execute("SET LOCAL random_page_cost = 1.1")
+            # The statements are short and planned once; compiling them (JIT) costs more than it saves.
+            cursor.execute(_SETTINGS_SQL, ["1.1", "off"])
         for table in _TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(_period_leads_sql(stages), params)
         if connection.vendor == "postgresql":
-            # Temporary tables have no statistics until analysed; the plans below depend on their size.
-            cursor.execute("ANALYZE kpi_leads")
+            # TRICKY: the period's leads and hand-offs are a small share of all leads, and each needs its
+            # lead's campaign, persona and owner: one primary-key probe per row. Left to itself the planner
+            # hashes the whole leads table instead (it cannot know how few rows the period has without an
+            # ANALYZE, and even with one it prices the probes too high), so hash and merge joins are off for
+            # these two statements only: the aggregates below hash-join temporary tables and need them.
+            cursor.execute(_JOINS_SQL, ["off", "off"])
         cursor.execute(_facts_sql(stages), params)
         cursor.execute(_handoffs_sql(), params)
         if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE kpi_facts")
-            cursor.execute("ANALYZE kpi_handoffs")
-        for skind, sid, *values in _rows(cursor, _LEAD_MEASURES_SQL, params):
+            cursor.execute(_JOINS_SQL, ["on", "on"])
+        for skind, sid, *values in _rows(cursor, _lead_measures_sql(), params):
             scope_measures(skind, sid).update(zip(_LEAD_MEASURE_NAMES, map(_number, values), strict=True))
-        for skind, sid, due, met in _rows(cursor, _HANDOFF_MEASURES_SQL, params):
+        for skind, sid, due, met in _rows(cursor, _handoff_measures_sql(), params):
             scope_measures(skind, sid).update(handoffs_due=due, handoffs_met=met)
         for measure, skind, sid, value in _rows(cursor, _medians_sql(), params):
             scope_measures(skind, sid)[_MEDIAN_MEASURES[measure]] = _number(value)
-        for skind, sid, reason, count in _rows(cursor, _REASONS_SQL, params):
+        for skind, sid, reason, count in _rows(cursor, _reasons_sql(), params):
             scope_measures(skind, sid).setdefault("reject_reasons", {})[reason] = count
         costs = {names.campaigns.get(pk): _number(amount) for pk, amount in _rows(cursor, _COSTS_SQL, params)}
         for table in _TEMP_TABLES:
@@ -667,6 +708,42 @@ def measure_period(*, period: Period, now: datetime) -> dict[str, dict[str, Any]
         else:
             values["cost"] = None
     return measures
+
+
+def _upsert(rows: list[KpiSnapshot], *, period: str, now: datetime) -> None:
+    """Insert or update the snapshot rows on (metric, period, scope).
+
+    PostgreSQL takes them in one statement, as three arrays unnested (values as JSON text, SQL NULL for
+    ``None`` as the JSON field stores it); elsewhere the ORM's batched upsert does it.
+    """
+    if connection.vendor != "postgresql":
+        KpiSnapshot.objects.bulk_create(
+            rows,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["metric", "period", "scope"],
+            update_fields=["value", "computed_at"],
+        )
+        return
+    table = connection.ops.quote_name(KpiSnapshot._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (metric, period, scope, value, computed_at)
+            SELECT u.metric, %s, u.scope, u.value::jsonb, %s
+            FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS u(metric, scope, value, n)
+            ORDER BY u.n
+            ON CONFLICT (metric, period, scope)
+            DO UPDATE SET value = EXCLUDED.value, computed_at = EXCLUDED.computed_at
+            """,
+            [
+                period,
+                now,
+                [row.metric for row in rows],
+                [row.scope for row in rows],
+                [None if row.value is None else json.dumps(row.value) for row in rows],
+            ],
+        )
 
 
 def compute_snapshots(*, period: Period | str, now: datetime | None = None) -> int:
@@ -685,13 +762,7 @@ def compute_snapshots(*, period: Period | str, now: datetime | None = None) -> i
         ]
         # Sorted rows take row locks in the same order, so two concurrent refreshes queue, never deadlock.
         rows.sort(key=lambda row: (row.metric, row.scope))
-        KpiSnapshot.objects.bulk_create(
-            rows,
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["metric", "period", "scope"],
-            update_fields=["value", "computed_at"],
-        )
+        _upsert(rows, period=period.key, now=now)
     return len(rows)
 
 
