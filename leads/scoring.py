@@ -621,7 +621,7 @@ UPDATE {lead} l
 SET score = s.score, fit_score = s.fit, engagement_score = s.engagement, grade = s.grade,
     score_breakdown = s.breakdown, scored_at = %(now)s, scoring_version = %(version)s
 FROM scored s
-WHERE l.id = s.id
+WHERE l.id = s.id AND {lead_filter}  -- the filter again: reach the range's rows by index, not a table scan
 RETURNING l.id
 """
     return sql, params
@@ -646,6 +646,8 @@ def score_leads_sql(
     with connection.cursor() as cursor:
         # A batch sorts a few hundred thousand activities; keep that in memory rather than on disk.
         cursor.execute("SET LOCAL work_mem = '128MB'")
+        # Compiling the statement's expressions costs about 0.1 s per range and saves less than that.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
