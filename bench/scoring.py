@@ -4,8 +4,7 @@
 
 The script creates its own PostgreSQL database (``aln_bench_scoring``, or ``BENCH_DB``, on the server of
 ``BENCH_PG``, default ``postgres://postgres@127.0.0.1:5432``), migrates it, generates the leads and
-activities in SQL,
-and measures on the same server in one run:
+activities in SQL, and measures on the same server in one run:
 
 (a) the physical limit: one hand-written ``UPDATE`` computing the default model's fit part with ``CASE``
     expressions for every lead;
