@@ -2,9 +2,9 @@
 
     python bench/scoring.py --leads 1000000 --activities 5000000
 
-The script creates its own PostgreSQL database (``aln_bench_scoring`` on the server of ``BENCH_PG``,
-default ``postgres://postgres@127.0.0.1:5432``), migrates it, generates the leads and activities in SQL,
-and measures on the same server in one run:
+The script creates its own PostgreSQL database (``aln_bench_scoring``, or ``BENCH_DB``, on the server of
+``BENCH_PG``, default ``postgres://postgres@127.0.0.1:5432``), migrates it, generates the leads and
+activities in SQL, and measures on the same server in one run:
 
 (a) the physical limit: one hand-written ``UPDATE`` computing the default model's fit part with ``CASE``
     expressions for every lead;
@@ -30,7 +30,7 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
-DB_NAME = "aln_bench_scoring"
+DB_NAME = os.environ.get("BENCH_DB", "aln_bench_scoring")
 SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12")
 

@@ -518,6 +518,7 @@ def scoring_sql(model: CompiledModel, *, by: str) -> tuple[str, dict[str, Any]]:
         fit_terms.append(f"CASE WHEN m{i} THEN %(points{i})s ELSE 0 END")
         line_terms.append(f"CASE WHEN m{i} THEN %(line{i})s::jsonb ELSE '[]'::jsonb END")
     rules = sorted(model.engagement_rules.values(), key=lambda r: r.order)
+    params["types"] = [r.activity_type for r in rules]
     if rules:
         values = []
         for r in rules:
@@ -560,26 +561,27 @@ fit AS (
     FROM fit_matches
 ),
 aged AS (
-    SELECT a.lead_id, a.type, a.occurred_at, a.id, e.points, e.cap, e.ord, e.label,
+    SELECT a.lead_id, a.type, a.occurred_at, a.id,
            extract(epoch FROM (%(now)s - a.occurred_at))::float8 / 86400.0::float8 AS age
     FROM {activity} a
-    JOIN rules e ON e.type = a.type
-    WHERE {activity_filter} AND a.occurred_at <= %(now)s
+    WHERE {activity_filter} AND a.occurred_at <= %(now)s AND a.type = ANY(%(types)s)
 ),
 ranked AS (
-    SELECT lead_id, type, age, points, cap, ord, label,
+    -- Narrow rows through the big sort; the rule's points, cap and label are joined after it.
+    SELECT lead_id, type, age,
            row_number() OVER (PARTITION BY lead_id, type, floor(age / {BUCKET_DAYS}::float8)
                               ORDER BY occurred_at DESC, id DESC) AS rn
     FROM aged
 ),
 per_type AS (
-    SELECT lead_id, min(ord) AS ord, min(label) AS label, count(*) AS n,
-           sum(floor(points::float8
-                     * power(0.5::float8, least(age / %(half_life)s::float8, {MAX_HALVINGS}::float8))
+    SELECT r.lead_id, e.ord, e.label, count(*) AS n,
+           sum(floor(e.points::float8
+                     * power(0.5::float8, least(r.age / %(half_life)s::float8, {MAX_HALVINGS}::float8))
                      * 1000000.0::float8 + 0.5::float8)::bigint)::bigint AS micro
-    FROM ranked
-    WHERE rn <= cap
-    GROUP BY lead_id, type
+    FROM ranked r
+    JOIN rules e ON e.type = r.type
+    WHERE r.rn <= e.cap
+    GROUP BY r.lead_id, e.ord, e.label  -- one rule per type: the same groups as (lead, type)
 ),
 shares AS (
     SELECT lead_id, ord, label, n, micro / {MICRO} AS base,
@@ -621,7 +623,7 @@ UPDATE {lead} l
 SET score = s.score, fit_score = s.fit, engagement_score = s.engagement, grade = s.grade,
     score_breakdown = s.breakdown, scored_at = %(now)s, scoring_version = %(version)s
 FROM scored s
-WHERE l.id = s.id
+WHERE l.id = s.id AND {lead_filter}  -- the filter again: reach the range's rows by index, not a table scan
 RETURNING l.id
 """
     return sql, params
@@ -646,6 +648,8 @@ def score_leads_sql(
     with connection.cursor() as cursor:
         # A batch sorts a few hundred thousand activities; keep that in memory rather than on disk.
         cursor.execute("SET LOCAL work_mem = '128MB'")
+        # Compiling the statement's expressions costs about 0.1 s per range and saves less than that.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
