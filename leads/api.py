@@ -144,14 +144,15 @@ class NoteSerializer(StrictModelSerializer):
         read_only_fields = ["id", "lead", "author", "created_at"]
 
 
+# The answer of every batch endpoint (leads, activities).
 BatchResultSerializer = inline_serializer(
-    name="LeadBatchResult",
+    name="BatchResult",
     fields={
         "created": serializers.IntegerField(),
         "updated": serializers.IntegerField(),
         "errors": serializers.IntegerField(),
         "results": inline_serializer(
-            name="LeadBatchItemResult",
+            name="BatchItemResult",
             many=True,
             fields={
                 "index": serializers.IntegerField(),

@@ -20,7 +20,7 @@ from core.models import Scope
 from core.permissions import API_PERMISSIONS
 from core.serializers import batch_items, require_object
 from leads.activities import MAX_BATCH, record_activities
-from leads.api import batch_response
+from leads.api import BatchResultSerializer, batch_response
 from leads.models import Activity, ActivityType, ScoringModel
 from leads.qualification import active_scoring_model
 from leads.scoring_models import ModelError, approve_scoring_model, propose_scoring_model
@@ -62,26 +62,6 @@ class ActivityCursorPagination(CursorPagination):
     ordering = ("-occurred_at", "-id")
 
 
-ActivityBatchResult = inline_serializer(
-    name="ActivityBatchResult",
-    fields={
-        "created": serializers.IntegerField(),
-        "updated": serializers.IntegerField(),
-        "errors": serializers.IntegerField(),
-        "results": inline_serializer(
-            name="ActivityBatchItemResult",
-            many=True,
-            fields={
-                "index": serializers.IntegerField(),
-                "status": serializers.ChoiceField(choices=["created", "updated", "error"]),
-                "id": serializers.IntegerField(allow_null=True),
-                "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-            },
-        ),
-    },
-)
-
-
 class ActivityViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Activities: record one or a batch (by lead id or e-mail, deduplicated by external_id), list."""
 
@@ -114,7 +94,7 @@ class ActivityViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.Gener
             name="ActivityBatchIn",
             fields={"activities": ActivityInSerializer(many=True)},
         ),
-        responses={200: ActivityBatchResult},
+        responses={200: BatchResultSerializer},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         description="Record 1 to 1000 activities; each item gets its own result.",
     )
