@@ -17,6 +17,7 @@ NAVIGATION = [
     ("goals", "Goals", ROLES),
     ("imports:start", "Import", (MARKETING, MANAGERS)),
     ("core:audit", "Audit", (MANAGERS,)),
+    ("core:notifications", "Alerts", ROLES),
 ]
 
 

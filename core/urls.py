@@ -10,4 +10,5 @@ urlpatterns = [
     path("settings/tokens/", views.tokens, name="tokens"),
     path("settings/tokens/<int:token_id>/revoke/", views.revoke, name="revoke-token"),
     path("audit/", views.audit, name="audit"),
+    path("notifications/", views.notifications, name="notifications"),
 ]

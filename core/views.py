@@ -20,6 +20,7 @@ from core.csv_export import csv_response, wants_csv
 from core.health import check_broker, check_database
 from core.keyset import paginate
 from core.models import ApiToken, Scope
+from core.notifications import mark_all_read, notifications_for
 from core.pages import role_required
 from core.roles import MANAGERS
 from core.tokens import issue_token, revoke_token
@@ -150,3 +151,17 @@ def audit(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@never_cache
+@role_required()
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The user's own alerts (SLA breaches and the like), unread first; POST marks them all read."""
+    if request.method == "POST":
+        marked = mark_all_read(user=request.user)
+        messages.success(request, f"Marked {marked} alert{'s' if marked != 1 else ''} as read.")
+        return redirect("core:notifications")
+    items = list(notifications_for(request.user))
+    unread = sum(1 for item in items if item.read_at is None)
+    return render(request, "core/notifications.html", {"notifications": items, "unread": unread})
