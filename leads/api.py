@@ -41,42 +41,22 @@ class LeadSerializer(serializers.ModelSerializer):
     persona = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
-    _plain = (
-        "id",
-        "email",
-        "first_name",
-        "last_name",
-        "company",
-        "job_title",
-        "seniority",
-        "is_decision_maker",
-        "company_size",
-        "industry",
-        "country",
-        "phone",
-        "source",
-        "utm_source",
-        "utm_medium",
-        "utm_campaign",
-        "external_id",
-        "consent",
-        "attributes",
-        "score",
-        "fit_score",
-        "engagement_score",
-        "grade",
-        "stage",
-    )
+    # Output fields that are not the model attribute of the same name; every other field is.
+    _computed: dict[str, Any] = {
+        "persona": lambda lead: lead.persona.slug if lead.persona_id else None,
+        "campaign": lambda lead: lead.campaign.slug if lead.campaign_id else None,
+        "owner": lambda lead: lead.owner_id,
+        "sla_due_at": lambda lead: _iso(lead.sla_due_at),
+        "created_at": lambda lead: _iso(lead.created_at),
+        "updated_at": lambda lead: _iso(lead.updated_at),
+    }
 
     def to_representation(self, lead: Lead) -> dict[str, Any]:
-        data = {name: getattr(lead, name) for name in self._plain}
-        data["persona"] = lead.persona.slug if lead.persona_id else None
-        data["campaign"] = lead.campaign.slug if lead.campaign_id else None
-        data["owner"] = lead.owner_id
-        data["sla_due_at"] = _iso(lead.sla_due_at)
-        data["created_at"] = _iso(lead.created_at)
-        data["updated_at"] = _iso(lead.updated_at)
-        return {name: data[name] for name in self.Meta.fields if name in data}
+        computed = self._computed
+        return {
+            name: computed[name](lead) if name in computed else getattr(lead, name)
+            for name in self.Meta.fields
+        }
 
     class Meta:
         model = Lead
@@ -126,9 +106,6 @@ class LeadDetailSerializer(LeadSerializer):
     class Meta(LeadSerializer.Meta):
         fields = [*LeadSerializer.Meta.fields, "score_breakdown"]
         read_only_fields = fields
-
-    def to_representation(self, lead: Lead) -> dict[str, Any]:
-        return {**super().to_representation(lead), "score_breakdown": lead.score_breakdown}
 
 
 class LeadBatchIn(BaseModel):
