@@ -20,22 +20,12 @@ from pydantic import ValidationError as PydanticValidationError
 from core.queue import enqueue_on_commit
 from leads.ingest import IngestResult, ItemResult
 from leads.models import Activity, ActivityType, Lead
-from leads.schemas import MAX_ATTRIBUTES_BYTES, _messages, _no_control_characters
+from leads.schemas import _messages, _no_control_characters, limited_json_object
 from leads.tasks import score_leads_task
 
 MAX_BATCH = 1000
 # A client clock slightly ahead of ours is not "the future": up to this much ahead is stored as now.
 CLOCK_SKEW = timedelta(seconds=60)
-
-
-def _metadata(value: dict[str, Any]) -> dict[str, Any]:
-    encoded = json.dumps(value, ensure_ascii=False)
-    if len(encoded.encode()) > MAX_ATTRIBUTES_BYTES:
-        raise ValueError("must be at most 16 KiB as JSON")
-    # TRICKY: PostgreSQL's jsonb refuses \u0000 anywhere, which would surface as a server error.
-    if "\\u0000" in encoded:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 def _email(value: str) -> str:
@@ -59,7 +49,7 @@ class ActivityIn(BaseModel):
     external_id: Annotated[
         str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_control_characters)
     ] = ""
-    metadata: Annotated[dict[str, Any], AfterValidator(_metadata)] = Field(default_factory=dict)
+    metadata: Annotated[dict[str, Any], AfterValidator(limited_json_object)] = Field(default_factory=dict)
 
 
 def validate_activity(data: Any, *, now: datetime) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:

@@ -70,7 +70,8 @@ def _slug(value: str) -> str:
     return value
 
 
-def _attributes(value: dict[str, Any]) -> dict[str, Any]:
+def limited_json_object(value: dict[str, Any]) -> dict[str, Any]:
+    """A JSON object (lead attributes, activity metadata) of at most 16 KiB that PostgreSQL can store."""
     encoded = json.dumps(value, ensure_ascii=False)
     if len(encoded.encode()) > MAX_ATTRIBUTES_BYTES:
         raise ValueError("must be at most 16 KiB as JSON")
@@ -117,7 +118,7 @@ class LeadIn(BaseModel):
     utm_campaign: _text(200) = ""  # type: ignore[valid-type]
     external_id: _text(200) = ""  # type: ignore[valid-type]
     consent: bool | None = None
-    attributes: Annotated[dict[str, Any], AfterValidator(_attributes)] = Field(default_factory=dict)
+    attributes: Annotated[dict[str, Any], AfterValidator(limited_json_object)] = Field(default_factory=dict)
 
 
 class LeadPatch(LeadIn):
