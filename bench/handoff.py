@@ -19,29 +19,10 @@ import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def _server_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("bench/handoff.py needs PostgreSQL: set DATABASE_URL=postgres://…")
-    return url
-
-
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
+from bench.common import scratch_database
 
 
 def main() -> None:
@@ -53,23 +34,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5000, help="leads per routing transaction")
     args = parser.parse_args()
 
-    server = _server_url()
-    name = f"aln_bench_handoff_{os.getpid()}"
-    _admin(server, f'CREATE DATABASE "{name}"')
-    try:
-        os.environ["DATABASE_URL"] = _with_db(server, name)
+    with scratch_database("bench_handoff") as url:
+        os.environ["DATABASE_URL"] = url
         os.environ.pop("REDIS_URL", None)
         os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
         import django
 
         django.setup()
-        run(leads=args.leads, reps=args.reps, batch=args.batch)
-    finally:
-        from django.db import connections
+        try:
+            run(leads=args.leads, reps=args.reps, batch=args.batch)
+        finally:
+            from django.db import connections
 
-        connections.close_all()
-        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connections.close_all()
 
 
 def run(*, leads: int, reps: int, batch: int) -> None:
@@ -84,7 +62,7 @@ def run(*, leads: int, reps: int, batch: int) -> None:
     call_command("migrate", verbosity=0)
     ScoringModel.objects.update_or_create(
         version=1, defaults={"status": "active", "mql_threshold": 60, "min_grade": "B"}
-    )[0]
+    )
     sales = Group.objects.get(name="sales")
     # A quarter of the reps cover DACH only; the rest take any country. Two generalists have a small capacity
     # that fills up during the run; everyone else has room to spare.
