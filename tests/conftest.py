@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from core.tokens import issue_token
 from tests.factories import UserFactory
+
+# PBKDF2 is slow by design; the suite creates hundreds of users, so tests hash with MD5.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 ON_REDIS = bool(os.environ.get("REDIS_URL"))
