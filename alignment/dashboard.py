@@ -188,7 +188,7 @@ _OPTIONS_SQL = """
         FROM auth_user u
         WHERE u.id IN (SELECT ug.user_id FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id
                        WHERE g.name = %s)
-    UNION ALL SELECT 'reason', slug, label FROM funnel_rejectreason
+    UNION ALL SELECT 'reason', slug, label FROM leads_rejectreason
 """
 
 

@@ -51,8 +51,7 @@ from django.utils import timezone
 from alignment.models import KpiSnapshot
 from alignment.periods import Period, parse_period
 from core.roles import SALES
-from funnel.models import Stage
-from leads.models import Campaign, Persona
+from leads.models import Campaign, Persona, Stage
 
 Measures = Mapping[str, Any]
 
@@ -414,7 +413,7 @@ def _period_leads_sql(stages: StageIds) -> str:
     CREATE TEMPORARY TABLE kpi_leads AS
     WITH moves AS (
         SELECT t.lead_id, {_kind_of("t.to_stage_id", stages)} AS kind, t.at
-        FROM funnel_transition t
+        FROM leads_transition t
         WHERE t.at >= %(start)s AND t.at < %(end)s AND t.at <= %(now)s
     ),
     per_lead AS (
@@ -446,7 +445,7 @@ def _since_mql(stages: StageIds) -> str:
              + 2 * MAX(CASE WHEN t.reject_reason_id IS NOT NULL THEN 1 ELSE 0 END)
              + 4 * MAX(CASE WHEN t.to_stage_id IN {_in(stages, "sql", "opportunity", "won")}
                             THEN 1 ELSE 0 END)
-        FROM funnel_transition t
+        FROM leads_transition t
         WHERE t.lead_id = p.lead_id AND t.at >= p.first_mql_at AND t.at <= %(now)s
     )"""
 
@@ -454,7 +453,7 @@ def _since_mql(stages: StageIds) -> str:
 def _latest_amount(stages: StageIds, kind: str) -> str:
     """The amount given on the lead's latest entry into a stage of ``kind`` in the period."""
     return f"""(
-        SELECT t.amount FROM funnel_transition t
+        SELECT t.amount FROM leads_transition t
         WHERE t.lead_id = p.lead_id AND t.to_stage_id IN {_in(stages, kind)}
           AND t.at >= %(start)s AND t.at < %(end)s AND t.at <= %(now)s
         ORDER BY t.at DESC, t.id DESC LIMIT 1
@@ -469,7 +468,7 @@ def _facts_sql(stages: StageIds) -> str:
     """
     carried = ", ".join(f"p.{name}" for name in _ENTRY_KINDS)
     mql_before_win = f"""(
-        SELECT MAX(t.at) FROM funnel_transition t
+        SELECT MAX(t.at) FROM leads_transition t
         WHERE t.lead_id = p.lead_id AND t.to_stage_id IN {_in(stages, "mql")} AND t.at <= p.won_at
     )"""
     latest_rep = """(
@@ -583,10 +582,10 @@ def _reasons_sql() -> str:
     rejected = """(
         SELECT f.campaign_id, f.persona_id, f.rep_id, r.slug AS reason
         FROM (
-            SELECT DISTINCT t.lead_id, t.reject_reason_id FROM funnel_transition t
+            SELECT DISTINCT t.lead_id, t.reject_reason_id FROM leads_transition t
             WHERE t.at >= %(start)s AND t.at < %(end)s AND t.at <= %(now)s AND t.reject_reason_id IS NOT NULL
         ) rr
-        JOIN funnel_rejectreason r ON r.id = rr.reject_reason_id
+        JOIN leads_rejectreason r ON r.id = rr.reject_reason_id
         JOIN kpi_facts f ON f.lead_id = rr.lead_id
     )"""
     return _grouped(rejected, "COUNT(*)", extra="x.reason" if connection.vendor == "postgresql" else "reason")

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "csp",
     "core",
     "leads",
+    "scoring",
     "funnel",
     "alignment",
 ]
@@ -155,13 +156,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     # Scores decay even without new activity: rescore every lead each night.
     "rescore-all-leads": {
-        "task": "leads.tasks.rescore_all_task",
+        "task": "scoring.tasks.rescore_all_task",
         "schedule": crontab(hour=2, minute=30),
         "kwargs": {"reason": "nightly"},
     },
     # A lost broker message delays a score but never loses it.
     "sweep-stale-scores": {
-        "task": "leads.tasks.sweep_stale_scores_task",
+        "task": "scoring.tasks.sweep_stale_scores_task",
         "schedule": crontab(minute="*/5"),
     },
     "funnel-sweep-promotions": {
@@ -290,7 +291,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "GradeEnum": "leads.models.Grade",
         "ActivityTypeEnum": "leads.models.ActivityType",
-        "ScoringModelStatusEnum": "leads.models.ScoringModelStatus",
+        "ScoringModelStatusEnum": "scoring.models.ScoringModelStatus",
         "ItemResultStatusEnum": ["created", "updated", "error"],
     },
 }

@@ -8,8 +8,11 @@ from rest_framework.routers import SimpleRouter
 from alignment import views
 from alignment.api import GoalViewSet, KpiViewSet
 from core.views import healthz
+from funnel.urls import lead_urlpatterns
 from leads.api import LeadViewSet
-from leads.api_scoring import ActiveScoringModelView, ActivityViewSet, ScoringModelVersionViewSet
+from leads.api_activities import ActivityViewSet
+from leads.urls import urlpatterns as lead_list_urlpatterns
+from scoring.api import ActiveScoringModelView, ScoringModelVersionViewSet
 
 router = SimpleRouter()
 router.register("leads", LeadViewSet, basename="lead")
@@ -34,9 +37,10 @@ urlpatterns = [
     path("api/v1/scoring-model/", ActiveScoringModelView.as_view(), name="scoring-model"),
     path("api/v1/", include("funnel.api_urls")),
     path("api/v1/", include(router.urls)),
-    path("leads/", include("leads.urls")),
+    # The lead list (leads) and one lead's page (funnel) share the ``leads`` namespace.
+    path("leads/", include(([*lead_list_urlpatterns, *lead_urlpatterns], "leads"))),
     path("import/", include("leads.import_urls")),
-    path("scoring/", include("leads.scoring_urls")),
+    path("scoring/", include("scoring.urls")),
     path("", include("funnel.urls")),
     path("", include("core.urls")),
 ]

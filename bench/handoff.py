@@ -56,8 +56,9 @@ def run(*, leads: int, reps: int, batch: int) -> None:
     from django.db import connection, transaction
 
     from funnel.handoff import promote_qualified_leads
-    from funnel.models import Handoff, RepProfile, Stage, Transition
-    from leads.models import Lead, ScoringModel
+    from funnel.models import Handoff, RepProfile
+    from leads.models import Lead, Stage, Transition
+    from scoring.models import ScoringModel
 
     call_command("migrate", verbosity=0)
     ScoringModel.objects.update_or_create(

@@ -133,16 +133,16 @@ def generate(*, leads: int) -> None:
         (
             "transitions",
             """
-            INSERT INTO funnel_transition (lead_id, from_stage_id, to_stage_id, at, rule, reason,
+            INSERT INTO leads_transition (lead_id, from_stage_id, to_stage_id, at, rule, reason,
                 reject_reason_id, amount)
             SELECT p.lead_id, fs.id, ts.id, p.created_at + (s.ord - 1) * p.gap, '', '',
                 CASE WHEN s.kind = 'nurture' AND p.kinds[s.ord - 1] = 'mql' THEN r.ids[1 + p.lead_id % 6] END,
                 CASE WHEN s.kind IN ('opportunity', 'won') THEN p.amount END
             FROM bench_plan p
-            CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM funnel_rejectreason) r
+            CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM leads_rejectreason) r
             CROSS JOIN LATERAL unnest(p.kinds) WITH ORDINALITY AS s(kind, ord)
-            JOIN funnel_stage ts ON ts.slug = s.kind
-            LEFT JOIN funnel_stage fs ON fs.slug = p.kinds[s.ord - 1]
+            JOIN leads_stage ts ON ts.slug = s.kind
+            LEFT JOIN leads_stage fs ON fs.slug = p.kinds[s.ord - 1]
             WHERE p.created_at + (s.ord - 1) * p.gap <= now()
             ORDER BY 4
             """,
@@ -160,7 +160,7 @@ def generate(*, leads: int) -> None:
                      THEN r.ids[1 + p.lead_id % 6] END,
                 ''
             FROM bench_plan p
-            CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM funnel_rejectreason) r
+            CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM leads_rejectreason) r
             CROSS JOIN LATERAL unnest(p.kinds) WITH ORDINALITY AS s(kind, ord)
             CROSS JOIN LATERAL (SELECT p.created_at + (s.ord - 1) * p.gap AS at) t
             LEFT JOIN LATERAL (
@@ -204,7 +204,7 @@ def generate(*, leads: int) -> None:
 
 LIMIT_SQL = """
     SELECT date_trunc('month', t.at) AS month, s.kind, COUNT(*)
-    FROM funnel_transition t JOIN funnel_stage s ON s.id = t.to_stage_id
+    FROM leads_transition t JOIN leads_stage s ON s.id = t.to_stage_id
     GROUP BY 1, 2
 """
 
@@ -334,7 +334,7 @@ def main() -> None:
         generate(leads=args.leads)
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT (SELECT COUNT(*) FROM leads_lead), (SELECT COUNT(*) FROM funnel_transition),"
+                "SELECT (SELECT COUNT(*) FROM leads_lead), (SELECT COUNT(*) FROM leads_transition),"
                 " (SELECT COUNT(*) FROM funnel_handoff)"
             )
             n_leads, n_transitions, n_handoffs = cursor.fetchone()

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.contrib import admin
 
-from funnel.models import FunnelSettings, Handoff, RejectReason, RepProfile, Stage, Transition
+from funnel.models import FunnelSettings, Handoff, RepProfile
+from leads.models import RejectReason, Stage, Transition
 
 
 @admin.register(Stage)

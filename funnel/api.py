@@ -18,10 +18,10 @@ from core.permissions import API_PERMISSIONS
 from core.roles import MANAGERS, ROLES, SALES
 from core.serializers import StrictSerializer, no_control_characters
 from funnel import handoff, moves
-from funnel.models import RejectReason, Stage, Transition
-from funnel.timeline import MAX_PAGE_SIZE, lead_timeline
 from leads.api import LeadSerializer
+from leads.models import RejectReason, Stage, Transition
 from leads.selectors import get_lead_for
+from leads.timeline import MAX_PAGE_SIZE, lead_timeline
 
 
 class StageSerializer(serializers.ModelSerializer):

@@ -21,9 +21,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import BooleanField, Case, Exists, OuterRef, When
 
-from funnel.models import Handoff, HandoffStatus, RejectReason, RepProfile, Stage, Transition
-from leads.models import Lead
-from leads.qualification import mql_bar_q
+from funnel.models import Handoff, HandoffStatus, RepProfile
+from leads.models import Lead, RejectReason, Stage, Transition
+from leads.pipeline import LeadState, write_history
+from scoring.qualification import mql_bar_q
 
 SLA = timedelta(hours=24)
 REASON_WEIGHTS = {
@@ -259,11 +260,12 @@ def seed_funnel(*, rng: random.Random, now: datetime) -> None:
     with transaction.atomic():
         for rep in reps:
             RepProfile.objects.update_or_create(user=rep, defaults={"active": True, "capacity": 60})
-        Transition.objects.bulk_create([t for j in journeys for t in j.transitions], batch_size=2000)
+        write_history(
+            transitions=[t for j in journeys for t in j.transitions],
+            states=[
+                LeadState(lead_id=j.lead_id, stage=j.stage, owner_id=j.owner, sla_due_at=j.sla_due_at)
+                for j in journeys
+                if j.stage != "inquiry"
+            ],
+        )
         Handoff.objects.bulk_create([h for j in journeys for h in j.handoffs], batch_size=2000)
-        changed = [
-            Lead(pk=j.lead_id, stage=j.stage, owner_id=j.owner, sla_due_at=j.sla_due_at)
-            for j in journeys
-            if j.stage != "inquiry"
-        ]
-        Lead.objects.bulk_update(changed, ["stage", "owner", "sla_due_at"], batch_size=1000)

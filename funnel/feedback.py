@@ -9,8 +9,9 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from funnel.handoff import sales_reps
-from funnel.models import Handoff, HandoffStatus, RejectReason
+from funnel.models import Handoff, HandoffStatus
+from funnel.routing import sales_reps
+from leads.models import RejectReason
 
 
 @dataclass

@@ -1,25 +1,18 @@
-"""What the funnel does when the leads app announces something. Receivers only delegate."""
+"""What the funnel does when scoring announces something. Receivers only delegate."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from core.queue import enqueue_on_commit
-from funnel import handoff
+from funnel.tasks import promote_leads_task, sweep_promotions_task
 
 # Past this many ids a message would be large; the sweep over every waiting lead does the same work.
 MAX_IDS_PER_MESSAGE = 5000
 
 
-def on_leads_ingested(*, created_ids: list[int], **kwargs: Any) -> None:
-    """New leads start in Inquiry: write their first transition inside the ingest transaction."""
-    handoff.record_new_leads(lead_ids=created_ids)
-
-
 def on_leads_scored(*, lead_ids: list[int], **kwargs: Any) -> None:
     """Rescored leads may meet the MQL bar now: promote them once the scores commit."""
-    from funnel.tasks import promote_leads_task, sweep_promotions_task
-
     if not lead_ids:
         return
     if len(lead_ids) > MAX_IDS_PER_MESSAGE:

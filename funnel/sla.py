@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
@@ -14,12 +13,14 @@ from django.utils import timezone
 
 from core.models import Notification
 from core.queue import enqueue_on_commit
-from funnel.handoff import load_router, managers, reassign_handoff, save_router
+from funnel.handoff import reassign_handoff
 from funnel.models import FunnelSettings, Handoff, HandoffStatus
-from funnel.moves import Stages
+from funnel.routing import load_router, managers, save_router
 from leads.models import Lead
+from leads.pipeline import Stages
 
 BREACH_BATCH = 1000
+BREACH_EMAILS_TASK = "funnel.tasks.send_breach_emails_task"
 
 
 def mark_breaches(*, now: datetime | None = None, batch_size: int = BREACH_BATCH) -> list[int]:
@@ -52,16 +53,10 @@ def _mark_batch(*, now: datetime, batch_size: int) -> list[int]:
         )
         handoffs = list(Handoff.objects.filter(pk__in=ids).select_related("lead", "rep"))
         _notify_in_app(handoffs=handoffs)
-        enqueue_on_commit(_email_task(), handoff_ids=ids)
+        enqueue_on_commit(BREACH_EMAILS_TASK, handoff_ids=ids)
     if FunnelSettings.load().escalate_breaches:
         escalate_breaches(handoff_ids=ids, now=now)
     return ids
-
-
-def _email_task() -> Any:
-    from funnel.tasks import send_breach_emails_task  # TRICKY: tasks import this module
-
-    return send_breach_emails_task
 
 
 def _breach_message(handoff: Handoff) -> str:

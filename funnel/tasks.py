@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from funnel import handoff, sla
+from funnel import promotion, sla, unassigned
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 
@@ -13,14 +13,14 @@ RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retri
 @shared_task(**RETRY)
 def promote_leads_task(lead_ids: list[int] | None = None) -> int:
     """Promote and route the given leads if they meet the MQL bar (every waiting lead when no ids)."""
-    return handoff.promote_qualified_leads(lead_ids=lead_ids)
+    return promotion.promote_qualified_leads(lead_ids=lead_ids)
 
 
 @shared_task(**RETRY)
 def sweep_promotions_task() -> int:
     """The periodic sweep: any lead that meets the bar but was missed (a lost message) is promoted, and
     hand-offs waiting in the unassigned queue go to reps who have room again."""
-    return handoff.promote_qualified_leads() + handoff.route_unassigned()
+    return promotion.promote_qualified_leads() + unassigned.route_unassigned()
 
 
 @shared_task(**RETRY)

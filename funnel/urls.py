@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from funnel import views
+from funnel import lead_page, views
 
 app_name = "funnel"
 
@@ -12,4 +12,10 @@ urlpatterns = [
     path("queue/<int:lead_id>/reject/", views.reject, name="reject"),
     path("queue/<int:lead_id>/assign/", views.assign, name="assign"),
     path("feedback/", views.feedback_view, name="feedback"),
+]
+
+# One lead's page, under /leads/ in the ``leads`` namespace (see alignment/urls.py).
+lead_urlpatterns = [
+    path("<int:lead_id>/", lead_page.lead_detail, name="detail"),
+    path("<int:lead_id>/notes/", lead_page.lead_add_note, name="add-note"),
 ]

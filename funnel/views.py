@@ -16,8 +16,9 @@ from core.csv_export import csv_response, wants_csv
 from core.errors import ValidationProblem
 from core.pages import role_required
 from core.roles import MANAGERS, MARKETING, SALES, is_manager
-from funnel import feedback, handoff
-from funnel.models import Handoff, HandoffStatus, RejectReason, Stage
+from funnel import feedback, handoff, routing
+from funnel.models import Handoff, HandoffStatus
+from leads.models import RejectReason
 from leads.selectors import get_lead_for
 
 QUEUE_LIMIT = 200
@@ -61,7 +62,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "show": show,
         "manager": manager,
         "reasons": list(RejectReason.objects.filter(active=True)),
-        "reps": handoff.reps_for_assignment() if manager else [],
+        "reps": routing.reps_for_assignment() if manager else [],
         "now": now,
     }
     if manager:
@@ -98,10 +99,9 @@ def _decide(request: HttpRequest, lead_id: int, action: str) -> HttpResponse:
         error = "Only the lead's owner or a manager can do this."
     if request.htmx:
         lead.refresh_from_db()
-        stage = Stage.objects.filter(slug=lead.stage).first()
         context = {
             "lead": lead,
-            "stage": stage.name if stage else lead.stage,
+            "stage": lead.stage.name,
             "done": "" if error else done,
             "error": error,
             "manager": is_manager(request.user),

@@ -17,11 +17,10 @@ from django.utils import timezone
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
-from core.queue import enqueue_on_commit
 from leads.ingest import IngestResult, ItemResult
 from leads.models import Activity, ActivityType, Lead
 from leads.schemas import _messages, _no_control_characters, limited_json_object
-from leads.tasks import score_leads_task
+from leads.signals import leads_changed
 
 MAX_BATCH = 1000
 # A client clock slightly ahead of ours is not "the future": up to this much ahead is stored as now.
@@ -148,7 +147,7 @@ def record_activities(*, items: Sequence[Any]) -> IngestResult:
             results[index] = ItemResult(index=index, status=status, id=activity_id)
         lead_ids = sorted({row["lead_id"] for row in valid.values()})
         if lead_ids:
-            enqueue_on_commit(score_leads_task, lead_ids)
+            leads_changed.send(sender=Activity, lead_ids=lead_ids)
     return IngestResult(results=[results[i] for i in range(len(items))])
 
 

@@ -41,11 +41,13 @@ class LeadSerializer(serializers.ModelSerializer):
     persona = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    stage = serializers.CharField(source="stage_id", read_only=True, help_text="The stage's slug.")
     # Output fields that are not the model attribute of the same name; every other field is.
     _computed: dict[str, Any] = {
         "persona": lambda lead: lead.persona.slug if lead.persona_id else None,
         "campaign": lambda lead: lead.campaign.slug if lead.campaign_id else None,
         "owner": lambda lead: lead.owner_id,
+        "stage": lambda lead: lead.stage_id,
         "sla_due_at": lambda lead: _iso(lead.sla_due_at),
         "created_at": lambda lead: _iso(lead.created_at),
         "updated_at": lambda lead: _iso(lead.updated_at),

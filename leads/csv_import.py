@@ -30,6 +30,7 @@ MAX_STORED_ERRORS = 10_000
 # Batches commit every second or so; ten quiet minutes mean the task was lost or its worker died.
 STALLED_AFTER = dt.timedelta(minutes=10)
 IGNORE = ""
+IMPORT_TASK = "leads.tasks.import_csv_task"
 
 # Lead fields a CSV column may fill, with the labels the mapping form shows.
 IMPORTABLE_FIELDS: list[tuple[str, str]] = [
@@ -167,8 +168,6 @@ def start_import(*, user: Any, file_name: str, raw: bytes) -> CsvImport:
 
 def confirm_mapping(*, job: CsvImport, mapping: dict[str, str], actor: Any) -> CsvImport:
     """Check the mapping (e-mail mapped, no field twice) and queue the import."""
-    from leads.tasks import import_csv_task  # TRICKY: tasks imports this module
-
     chosen = {str(index): field for index, field in mapping.items() if field != IGNORE}
     unknown = sorted(set(chosen.values()) - _FIELD_NAMES)
     if unknown:
@@ -188,7 +187,7 @@ def confirm_mapping(*, job: CsvImport, mapping: dict[str, str], actor: Any) -> C
         if updated != 1:
             raise MappingError("This import has already started.")
         record(actor=actor, action="lead.import_started", obj=job, data={"file": job.file_name})
-        enqueue_on_commit(import_csv_task, job.pk)
+        enqueue_on_commit(IMPORT_TASK, job.pk)
     job.refresh_from_db()
     return job
 
@@ -286,8 +285,6 @@ def _import_batch(job: CsvImport, batch: list[tuple[int, dict[str, str]]], *, st
 
 def resume_stalled_imports(*, stalled_for: dt.timedelta = STALLED_AFTER) -> list[int]:
     """Queue again the imports that made no progress for a while (a lost message, a killed worker)."""
-    from leads.tasks import import_csv_task  # TRICKY: tasks imports this module
-
     cutoff = timezone.now() - stalled_for
     stalled = list(
         CsvImport.objects.filter(
@@ -295,7 +292,7 @@ def resume_stalled_imports(*, stalled_for: dt.timedelta = STALLED_AFTER) -> list
         ).values_list("pk", flat=True)[:100]
     )
     for job_id in stalled:
-        enqueue(import_csv_task, job_id)
+        enqueue(IMPORT_TASK, job_id)
     return stalled
 
 

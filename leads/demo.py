@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from leads.models import Campaign, CampaignCost, Lead, Market, Persona
+from leads.models import Activity, Campaign, CampaignCost, Lead, Market, Persona
 
 PERSONAS = [
     (
@@ -332,8 +332,6 @@ def seed_activities(*, rng: random.Random, now: datetime) -> int:
     Most leads did a handful of things; a few did a lot. Senior decision-makers lean towards pricing
     views, demo requests and meetings. Inserted in bulk.
     """
-    from leads.models import Activity
-
     rows = Lead.objects.values_list("id", "created_at", "is_decision_maker", "seniority")
     types = [t for t, _, _ in ACTIVITY_MIX]
     casual = [w for _, w, _ in ACTIVITY_MIX]

@@ -10,11 +10,10 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.queue import enqueue_on_commit
 from leads.models import Campaign, Lead, Persona
+from leads.pipeline import record_new_leads
 from leads.schemas import validate_lead
-from leads.signals import leads_ingested
-from leads.tasks import score_leads_task
+from leads.signals import leads_changed
 
 MAX_BATCH = 1000
 
@@ -168,9 +167,8 @@ def upsert_leads(*, items: Sequence[Any]) -> IngestResult:
         created_ids = sorted({lead_id for lead_id, created in outcome.values() if created})
         updated_ids = sorted({lead_id for lead_id, created in outcome.values() if not created})
         if outcome:
-            leads_ingested.send(sender=Lead, created_ids=created_ids, updated_ids=updated_ids)
-            # One rescore for the whole batch, queued once the leads are committed.
-            enqueue_on_commit(score_leads_task, sorted({*created_ids, *updated_ids}))
+            record_new_leads(lead_ids=created_ids)
+            leads_changed.send(sender=Lead, lead_ids=[*created_ids, *updated_ids])
     return IngestResult(results=[results[i] for i in range(len(items))])
 
 
@@ -306,6 +304,5 @@ def update_lead(*, lead: Lead, fields: dict[str, Any]) -> Lead:
             setattr(lead, name, value)
         lead.updated_at = timezone.now()
         lead.save(update_fields=[*changes, "updated_at"])
-        leads_ingested.send(sender=Lead, created_ids=[], updated_ids=[lead.pk])
-        enqueue_on_commit(score_leads_task, [lead.pk])
+        leads_changed.send(sender=Lead, lead_ids=[lead.pk])
     return lead

@@ -138,7 +138,17 @@ class Lead(models.Model):
     # The scoring model version that computed the current score (null: never scored).
     scoring_version = models.PositiveIntegerField(null=True, blank=True)
 
-    stage = models.CharField(max_length=40, default="inquiry")
+    # TRICKY: a foreign key to the stage's slug (not its id) keeps the column a readable slug for raw SQL,
+    # CSV and the API, while the database refuses a stage that does not exist. Only leads.pipeline writes it.
+    stage = models.ForeignKey(
+        "leads.Stage",
+        to_field="slug",
+        db_column="stage",
+        db_index=False,  # lead_stage_score_idx starts with stage
+        default="inquiry",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
     )
@@ -167,6 +177,88 @@ class Lead(models.Model):
     @property
     def name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+# The pipeline aggregate: stages, the reasons a lead moves, and every move. ``leads.pipeline`` is the one
+# writer of ``Lead.stage``; hand-off, routing and SLA (the funnel app) build on it.
+
+
+class StageKind(models.TextChoices):
+    INQUIRY = "inquiry", "Inquiry"
+    MQL = "mql", "MQL"
+    SAL = "sal", "SAL"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    NURTURE = "nurture", "Nurture"
+
+
+class Team(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    SALES = "sales", "Sales"
+
+
+class Stage(models.Model):
+    """A step of the shared funnel. Managers rename, reorder and add stages; the kinds are fixed."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=20, choices=StageKind.choices)
+    order = models.PositiveSmallIntegerField()
+    team = models.CharField(max_length=20, choices=Team.choices)
+    sla_hours = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RejectReason(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+    label = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Transition(models.Model):
+    """One move of a lead between stages: from, to, when, who (or which rule), why, and an amount."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="transitions")
+    from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rule = models.CharField(max_length=100, blank=True, help_text="The system rule that moved the lead.")
+    reason = models.CharField(max_length=500, blank=True)
+    reject_reason = models.ForeignKey(
+        RejectReason, null=True, blank=True, on_delete=models.PROTECT, related_name="transitions"
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0) | Q(amount=None), name="transition_amount_ok"),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "-at"], name="transition_lead_time_idx"),
+            models.Index(fields=["to_stage", "at"], name="transition_to_time_idx"),
+            models.Index(fields=["at"], name="transition_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_stage_id} → {self.to_stage_id}"
 
 
 class ActivityType(models.TextChoices):
@@ -227,113 +319,6 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"Note on {self.lead_id}"
-
-
-class ScoringModelStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    ACTIVE = "active", "Active"
-    RETIRED = "retired", "Retired"
-
-
-class ScoringModel(models.Model):
-    """One version of the jointly owned definition of a qualified lead.
-
-    A draft becomes active once approved by a marketer and by a sales rep or manager (two different
-    people); activating it retires the previous active version. Rules are stored with the version, so a
-    version never changes after activation.
-    """
-
-    version = models.PositiveIntegerField(unique=True)
-    status = models.CharField(
-        max_length=10, choices=ScoringModelStatus.choices, default=ScoringModelStatus.DRAFT
-    )
-    mql_threshold = models.PositiveIntegerField(default=60)
-    min_grade = models.CharField(max_length=1, choices=Grade.choices, default=Grade.B)
-    engagement_half_life_days = models.FloatField(default=30.0)
-    # [{"field", "operator", "value", "points", "label"}]
-    fit_rules = models.JSONField(default=list)
-    # [{"activity_type", "points", "max_per_30_days"}]
-    engagement_rules = models.JSONField(default=list)
-    # {"A": min fit, "B": min fit, "C": min fit}; below C is D
-    grade_bands = models.JSONField(default=dict)
-    note = models.CharField(max_length=500, blank=True)
-    proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    approved_by_marketing = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    approved_by_sales = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    marketing_approved_at = models.DateTimeField(null=True, blank=True)
-    sales_approved_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    activated_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-version"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["status"], condition=Q(status="active"), name="one_active_scoring_model"
-            ),
-            models.CheckConstraint(condition=Q(engagement_half_life_days__gt=0), name="half_life_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return f"Scoring model v{self.version} ({self.status})"
-
-
-class ScoreChange(models.Model):
-    """History of a lead's score: one row each time a scoring run gives it a new score or grade."""
-
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="score_changes")
-    at = models.DateTimeField()
-    model_version = models.PositiveIntegerField()
-    score = models.IntegerField()
-    grade = models.CharField(max_length=1, choices=Grade.choices)
-    previous_score = models.IntegerField(null=True, blank=True, help_text="Empty: the lead's first score.")
-    previous_grade = models.CharField(max_length=1, blank=True)
-    reason = models.CharField(max_length=20, help_text="incremental, sweep or full")
-
-    class Meta:
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["lead", "-at"], name="score_change_lead_time_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.lead_id}: {self.previous_score} → {self.score} ({self.reason})"
-
-
-class ScoringRunStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
-class ScoringRun(models.Model):
-    """A full rescore of every lead, with its progress (rows done / total) for the scoring page."""
-
-    model_version = models.PositiveIntegerField()
-    reason = models.CharField(max_length=40)
-    status = models.CharField(
-        max_length=10, choices=ScoringRunStatus.choices, default=ScoringRunStatus.RUNNING
-    )
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
-    started_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["-started_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"Full rescore v{self.model_version}: {self.done}/{self.total} ({self.status})"
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total else min(100, round(100 * self.done / self.total))
 
 
 class CsvImportStatus(models.TextChoices):

@@ -1,31 +1,24 @@
-"""Lead pages: the list (search, filters, sorting, keyset pages, CSV) and one lead's profile."""
+"""The lead list: search, filters, sorting, keyset pages, CSV. (One lead's page is ``funnel.lead_page``.)"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from django import forms
-from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_POST
-from django_countries import countries
+from django.views.decorators.http import require_GET
 
 from core.csv_export import csv_response, wants_csv
 from core.keyset import paginate
 from core.pages import role_required
 from core.roles import MANAGERS, SALES
 from leads.filters import LeadFilter
-from leads.models import Campaign, Grade, Lead, Note, Persona
-from leads.notes import add_note
-from leads.panels import lead_panels
-from leads.selectors import get_lead_for, leads_visible_to
-from leads.stages import stage_choices
+from leads.models import Campaign, Grade, Lead, Persona, Stage
+from leads.selectors import leads_visible_to
 
 PAGE_SIZE = 50
 # Tabs and line breaks are text; other control characters (NUL above all) are refused, as in the API.
@@ -67,22 +60,6 @@ CSV_COLUMNS = [
     ("created_at", "created_at"),
     ("updated_at", "updated_at"),
 ]
-
-
-class NoteForm(forms.Form):
-    body = forms.CharField(
-        label="Note",
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What should the other team know?"}),
-    )
-
-    def clean_body(self) -> str:
-        body = self.cleaned_data["body"].strip()
-        if _CONTROL.search(body):
-            raise ValidationError("Control characters are not allowed.")
-        if not body:
-            raise ValidationError("Write something first.")
-        return body
 
 
 def _filter_options(stages: list[tuple[str, str]]) -> dict[str, Any]:
@@ -137,11 +114,11 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             cursor=request.GET.get("cursor"),
             page_size=PAGE_SIZE,
         )
-    stages = stage_choices()
+    stages = list(Stage.objects.values_list("slug", "name"))
     stage_names = dict(stages)
     leads = page.rows if page else []
     for lead in leads:
-        lead.stage_name = stage_names.get(lead.stage, lead.stage)
+        lead.stage_name = stage_names.get(lead.stage_id, lead.stage_id)
     context = {
         "errors": lead_filter.errors,
         "page": page,
@@ -156,34 +133,3 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         response = render(request, "leads/list.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
-
-
-@role_required()
-@require_GET
-def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = get_lead_for(request.user, lead_id)
-    return render(request, "leads/detail.html", _detail_context(request, lead, NoteForm()))
-
-
-def _detail_context(request: HttpRequest, lead: Lead, note_form: NoteForm) -> dict[str, Any]:
-    return {
-        "lead": lead,
-        "stage_name": dict(stage_choices()).get(lead.stage, lead.stage),
-        "country_name": countries.name(lead.country) if lead.country else "",
-        "breakdown": [line for line in lead.score_breakdown or [] if isinstance(line, dict)],
-        "panels": lead_panels(lead=lead, user=request.user),
-        "notes": Note.objects.filter(lead=lead).select_related("author")[:RECENT_NOTES],
-        "note_form": note_form,
-    }
-
-
-@role_required()
-@require_POST
-def lead_add_note(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = get_lead_for(request.user, lead_id)
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        return render(request, "leads/detail.html", _detail_context(request, lead, form), status=400)
-    add_note(lead=lead, author=request.user, body=form.cleaned_data["body"])
-    messages.success(request, "Note added.")
-    return redirect("leads:detail", lead_id=lead.pk)

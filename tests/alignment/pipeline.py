@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from funnel.models import Handoff, RejectReason, Stage, Transition
-from leads.models import Lead
+from funnel.models import Handoff
+from leads.models import Lead, RejectReason, Stage, Transition
 from tests.factories import LeadFactory
 
 

@@ -11,8 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from alignment.kpis import KPIS, REGISTRY, InvalidScope, compute_snapshots, parse_scope
 from alignment.models import KpiSnapshot
-from funnel.models import Stage
-from leads.models import CampaignCost
+from leads.models import CampaignCost, Stage
 from tests.alignment.pipeline import at, handoff, journey
 from tests.factories import CampaignFactory, PersonaFactory
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from playwright.sync_api import expect
 
 from alignment.kpis import compute_snapshots
 from alignment.models import Goal
 from leads.models import CampaignCost
 from tests.alignment.pipeline import at, handoff, journey
+from tests.conftest import seed_reference_rows
 from tests.e2e.conftest import screenshot
 from tests.factories import CampaignFactory, PersonaFactory
 
@@ -29,8 +28,7 @@ def seeded(transactional_db):
     TRICKY: a live-server test runs in a transactional database that is flushed after each test, which also
     removes what the data migrations wrote; seeding again (idempotently) keeps every test independent.
     """
-    importlib.import_module("core.migrations.0002_roles").create_roles(apps, None)
-    importlib.import_module("funnel.migrations.0002_seed_stages_and_reasons").seed(apps, None)
+    seed_reference_rows()
 
 
 @pytest.fixture

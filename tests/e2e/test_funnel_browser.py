@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
-from funnel import handoff
+from funnel import promotion
 from funnel.models import Handoff
-from leads.models import ScoringModel
+from scoring.models import ScoringModel
+from tests.conftest import seed_reference_rows
 from tests.e2e.conftest import screenshot
 from tests.factories import CampaignFactory, LeadFactory, PersonaFactory
 
@@ -22,11 +21,7 @@ def reference_data():
     TRICKY: a transactional test that ran just before flushes them; serialized rollback puts them back, but
     with the Playwright fixtures in play this test may not see them, so it ensures them itself.
     """
-    from django.apps import apps
-
-    for module in ("core.migrations.0002_roles", "funnel.migrations.0002_seed_stages_and_reasons"):
-        seed = importlib.import_module(module)
-        (getattr(seed, "create_roles", None) or seed.seed)(apps, None)
+    seed_reference_rows()
 
 
 @pytest.fixture
@@ -59,7 +54,7 @@ def two_hand_offs(reference_data, rep):
         campaign=webinar,
         persona=ops,
     )
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     return keep, drop
 
 

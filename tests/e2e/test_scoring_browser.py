@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leads.models import ScoringModel
+from scoring.models import ScoringModel
 from tests.e2e.conftest import screenshot
 from tests.factories import LeadFactory
 

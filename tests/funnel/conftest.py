@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from leads.models import ScoringModel
+from scoring.models import ScoringModel
 from tests.factories import LeadFactory
 
 

@@ -8,9 +8,10 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from funnel import handoff
-from funnel.models import Handoff, Transition
-from leads.models import Lead, ScoringModel
+from funnel import promotion
+from funnel.models import Handoff
+from leads.models import Lead, Transition
+from scoring.models import ScoringModel
 from tests.conftest import client_for, needs_postgres
 from tests.factories import LeadFactory, UserFactory
 
@@ -43,7 +44,7 @@ def waiting_lead(rep, manager):
         version=1, defaults={"status": "active", "mql_threshold": 60, "min_grade": "B"}
     )[0]
     lead = LeadFactory(score=90, grade="A")
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     lead.refresh_from_db()
     assert lead.owner_id == rep.pk
     return lead
@@ -68,7 +69,7 @@ def test_an_accept_racing_a_reject_leaves_exactly_one_decision(waiting_lead, rep
     assert sorted(statuses) == [200, 409]
     decided = Handoff.objects.get(lead=waiting_lead)
     waiting_lead.refresh_from_db()
-    assert (decided.status, waiting_lead.stage) in {("accepted", "sal"), ("rejected", "nurture")}
+    assert (decided.status, waiting_lead.stage_id) in {("accepted", "sal"), ("rejected", "nurture")}
     assert (
         Transition.objects.filter(lead=waiting_lead).exclude(to_stage__slug__in=["inquiry", "mql"]).count()
         == 1
@@ -83,9 +84,9 @@ def test_workers_promoting_at_once_hand_each_lead_once_and_keep_the_rotation_fai
     leads = [LeadFactory(score=90, grade="A") for _ in range(60)]
     ids = [lead.pk for lead in leads]
     made = run_at_once(
-        lambda: handoff.promote_qualified_leads(lead_ids=ids, batch_size=7),
-        lambda: handoff.promote_qualified_leads(lead_ids=list(reversed(ids)), batch_size=7),
-        lambda: handoff.promote_qualified_leads(batch_size=7),
+        lambda: promotion.promote_qualified_leads(lead_ids=ids, batch_size=7),
+        lambda: promotion.promote_qualified_leads(lead_ids=list(reversed(ids)), batch_size=7),
+        lambda: promotion.promote_qualified_leads(batch_size=7),
     )
     assert sum(made) == 60
     assert Handoff.objects.count() == 60
@@ -106,7 +107,7 @@ def test_two_sla_sweeps_at_once_mark_and_notify_each_breach_once(waiting_lead, r
 
     monkeypatch.setattr("funnel.sla.enqueue_on_commit", lambda task, **kw: None)
     more = [LeadFactory(score=90, grade="A") for _ in range(20)]
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     with time_machine.travel(timezone.now() + timedelta(days=2)):
         marked = run_at_once(lambda: sla.mark_breaches(batch_size=3), lambda: sla.mark_breaches(batch_size=3))
     assert sorted(marked[0] + marked[1]) == sorted(Handoff.objects.values_list("pk", flat=True))

@@ -8,11 +8,11 @@ import pytest
 
 from alignment.demo_users import ensure_demo_users
 from funnel.demo import seed_funnel
-from funnel.models import Handoff, Transition
+from funnel.models import Handoff
 from leads.demo import seed_activities, seed_leads
-from leads.models import Lead
-from leads.qualification import mql_bar_q
-from leads.scoring import rescore_all
+from leads.models import Lead, Transition
+from scoring.qualification import mql_bar_q
+from scoring.scoring import rescore_all
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_demo_leads_travel_the_funnel_consistently():
     # Every lead's stage is where its last transition took it.
     for lead in Lead.objects.prefetch_related("transitions__to_stage"):
         last = max(lead.transitions.all(), key=lambda t: (t.at, t.pk))
-        assert last.to_stage.slug == lead.stage
+        assert last.to_stage.slug == lead.stage_id
     handoffs = Handoff.objects.all()
     assert handoffs.filter(late=True).exists()
     assert handoffs.exclude(breached_at=None).exists()

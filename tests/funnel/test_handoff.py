@@ -7,11 +7,12 @@ import time_machine
 from django.utils import timezone
 
 from core.models import AuditEvent
-from funnel import handoff
-from funnel.models import Handoff, RepProfile, Transition
+from funnel import deadlines, handoff, promotion
+from funnel.models import Handoff, RepProfile
 from leads.ingest import upsert_leads
-from leads.models import Activity, Lead, Market, ScoringModel
-from leads.signals import leads_scored
+from leads.models import Activity, Lead, Market, Transition
+from scoring.models import ScoringModel
+from scoring.signals import leads_scored
 from tests.conftest import client_for
 from tests.factories import LeadFactory, UserFactory
 from tests.funnel.conftest import qualified
@@ -41,29 +42,29 @@ def test_qualified_inquiries_become_mqls_handed_round_robin(scoring_model, rep, 
     leads = [qualified() for _ in range(4)]
     below = LeadFactory(score=59, grade="A")
     wrong_grade = LeadFactory(score=90, grade="C")
-    made = handoff.promote_qualified_leads()
+    made = promotion.promote_qualified_leads()
     assert made == 4
     owners = [Lead.objects.get(pk=lead.pk).owner_id for lead in leads]
     assert owners == [rep.pk, other_rep.pk, rep.pk, other_rep.pk]
     for lead in leads:
         lead.refresh_from_db()
-        assert lead.stage == "mql"
+        assert lead.stage_id == "mql"
         assert lead.sla_due_at is not None
         transition = Transition.objects.get(lead=lead, to_stage__slug="mql")
         assert transition.rule == "mql-bar:v1"
         assert transition.actor is None
     below.refresh_from_db()
     wrong_grade.refresh_from_db()
-    assert (below.stage, wrong_grade.stage) == ("inquiry", "inquiry")
+    assert (below.stage_id, wrong_grade.stage_id) == ("inquiry", "inquiry")
     assert Handoff.objects.filter(status="open").count() == 4
-    assert handoff.promote_qualified_leads() == 0  # nothing is handed twice
+    assert promotion.promote_qualified_leads() == 0  # nothing is handed twice
 
 
 def test_the_rotation_continues_across_batches(scoring_model, rep, other_rep):
     first = qualified()
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     second = qualified()
-    handoff.promote_qualified_leads(lead_ids=[second.pk])
+    promotion.promote_qualified_leads(lead_ids=[second.pk])
     first.refresh_from_db()
     second.refresh_from_db()
     assert {first.owner_id, second.owner_id} == {rep.pk, other_rep.pk}
@@ -72,7 +73,7 @@ def test_the_rotation_continues_across_batches(scoring_model, rep, other_rep):
 def test_the_deadline_comes_from_the_mql_stage_sla_hours(scoring_model, rep):
     lead = qualified()
     with time_machine.travel("2026-03-02 09:00:00Z", tick=False):
-        handoff.promote_qualified_leads()
+        promotion.promote_qualified_leads()
     lead.refresh_from_db()
     assert lead.sla_due_at.isoformat() == "2026-03-03T09:00:00+00:00"
     assert Handoff.objects.get(lead=lead).sla_due_at == lead.sla_due_at
@@ -84,7 +85,7 @@ def test_territory_reps_take_their_countries_and_generalists_the_rest(scoring_mo
     RepProfile.objects.create(user=other_rep).markets.add(nordics)
     generalist = UserFactory(username="gen", roles=["sales"])
     german, swede, french = qualified(country="DE"), qualified(country="SE"), qualified(country="FR")
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     owners = {lead.country: Lead.objects.get(pk=lead.pk).owner_id for lead in (german, swede, french)}
     assert owners == {"DE": rep.pk, "SE": other_rep.pk, "FR": generalist.pk}
 
@@ -93,7 +94,7 @@ def test_reps_at_capacity_are_skipped_and_the_rest_wait_unassigned(scoring_model
     RepProfile.objects.create(user=rep, capacity=1)
     RepProfile.objects.create(user=other_rep, capacity=2)
     leads = [qualified() for _ in range(5)]
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     owners = [Lead.objects.get(pk=lead.pk).owner_id for lead in leads]
     assert owners.count(rep.pk) == 1
     assert owners.count(other_rep.pk) == 2
@@ -105,25 +106,25 @@ def test_reps_at_capacity_are_skipped_and_the_rest_wait_unassigned(scoring_model
 def test_inactive_reps_get_no_new_hand_offs(scoring_model, rep, other_rep):
     RepProfile.objects.create(user=rep, active=False)
     leads = [qualified() for _ in range(3)]
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     assert {Lead.objects.get(pk=lead.pk).owner_id for lead in leads} == {other_rep.pk}
 
 
 def test_nobody_is_promoted_without_an_active_scoring_model(rep):
     ScoringModel.objects.filter(status="active").update(status="retired")
     qualified()
-    assert handoff.promote_qualified_leads() == 0
+    assert promotion.promote_qualified_leads() == 0
 
 
 def test_a_rejected_lead_returns_to_sales_only_after_new_engagement(scoring_model, rep):
     lead = qualified()
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     handoff.reject_lead(lead_id=lead.pk, actor=rep, reason="no-need")
-    assert handoff.promote_qualified_leads() == 0  # still meets the bar, but nothing new happened
+    assert promotion.promote_qualified_leads() == 0  # still meets the bar, but nothing new happened
     Activity.objects.create(lead=lead, type="demo_request", occurred_at=timezone.now() + timedelta(seconds=1))
-    assert handoff.promote_qualified_leads() == 1
+    assert promotion.promote_qualified_leads() == 1
     lead.refresh_from_db()
-    assert lead.stage == "mql"
+    assert lead.stage_id == "mql"
     assert Transition.objects.filter(lead=lead, from_stage__slug="nurture", to_stage__slug="mql").exists()
 
 
@@ -131,7 +132,7 @@ def test_a_rejected_lead_returns_to_sales_only_after_new_engagement(scoring_mode
 @pytest.fixture
 def waiting(scoring_model, rep):
     lead = qualified()
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     lead.refresh_from_db()
     assert lead.owner_id == rep.pk
     return lead
@@ -144,7 +145,7 @@ def test_the_owner_accepts_a_hand_off_into_sal(waiting, rep):
     assert response.json()["transition"]["to"] == "sal"
     assert response.json()["lead"]["stage"] == "sal"
     waiting.refresh_from_db()
-    assert (waiting.stage, waiting.owner_id, waiting.sla_due_at) == ("sal", rep.pk, None)
+    assert (waiting.stage_id, waiting.owner_id, waiting.sla_due_at) == ("sal", rep.pk, None)
     h = Handoff.objects.get(lead=waiting)
     assert (h.status, h.closed_by_id, h.late) == ("accepted", rep.pk, False)
     assert Transition.objects.filter(lead=waiting, to_stage__slug="sal", actor=rep).count() == 1
@@ -202,7 +203,7 @@ def test_reject_with_a_reason_and_note_moves_the_lead_to_nurture(waiting, rep):
     )
     assert response.status_code == 200, response.content
     waiting.refresh_from_db()
-    assert (waiting.stage, waiting.owner_id) == ("nurture", None)
+    assert (waiting.stage_id, waiting.owner_id) == ("nurture", None)
     h = Handoff.objects.get(lead=waiting)
     assert (h.status, h.reject_reason.slug, h.note) == ("rejected", "no-budget", "Next fiscal year.")
     t = Transition.objects.get(lead=waiting, to_stage__slug="nurture")
@@ -250,7 +251,7 @@ def test_assigning_a_sales_stage_lead_changes_its_owner(waiting, manager, rep, o
     )
     assert response.status_code == 200
     waiting.refresh_from_db()
-    assert (waiting.owner_id, waiting.stage) == (other_rep.pk, "sal")
+    assert (waiting.owner_id, waiting.stage_id) == (other_rep.pk, "sal")
     assert AuditEvent.objects.filter(action="lead.assigned", object_id=str(waiting.pk)).count() == 1
 
 
@@ -309,7 +310,7 @@ def test_with_business_hours_the_clock_stops_overnight_and_at_weekends(scoring_m
     FunnelSettings.objects.update_or_create(pk=1, defaults={"business_hours_only": True})
     lead = qualified()
     with time_machine.travel("2026-03-06 15:00:00Z", tick=False):  # a Friday, 15:00 UTC (TIME_ZONE is UTC)
-        handoff.promote_qualified_leads()
+        promotion.promote_qualified_leads()
     lead.refresh_from_db()
     # 2 h on Friday, 8 h on Monday, 8 h on Tuesday, 6 h on Wednesday = 24 business hours.
     assert lead.sla_due_at.isoformat() == "2026-03-11T15:00:00+00:00"
@@ -319,7 +320,7 @@ def test_business_hours_start_counting_at_the_next_opening():
     from datetime import UTC, datetime
 
     saturday_night = datetime(2026, 3, 7, 22, 0, tzinfo=UTC)
-    due = handoff.add_business_hours(start=saturday_night, hours=3, day_start=9, day_end=17)
+    due = deadlines.add_business_hours(start=saturday_night, hours=3, day_start=9, day_end=17)
     assert due == datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 
 

@@ -8,10 +8,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from funnel import handoff
-from funnel.models import Handoff, Stage, Transition
-from funnel.moves import time_in_stages
-from leads.models import Activity, Note
+from funnel import promotion
+from funnel.models import Handoff
+from leads.models import Activity, Note, Stage, Transition
+from leads.pipeline import time_in_stages
 from tests.conftest import client_for
 from tests.factories import LeadFactory
 from tests.funnel.conftest import qualified
@@ -90,7 +90,7 @@ def test_opportunity_and_won_require_a_non_negative_amount(rep):
     response = move(rep, lead, stage="won", amount="12000")
     assert response.status_code == 200
     lead.refresh_from_db()
-    assert lead.stage == "won"
+    assert lead.stage_id == "won"
     t = Transition.objects.get(lead=lead, to_stage__slug="won")
     assert (t.actor, str(t.amount), t.from_stage.slug) == (rep, "12000.00", "opportunity")
 
@@ -101,7 +101,7 @@ def test_sales_moves_through_its_stages_and_back_to_nurture(rep):
     response = move(rep, lead, stage="nurture", reason="Timing: next year")
     assert response.status_code == 200
     lead.refresh_from_db()
-    assert (lead.stage, lead.owner_id) == ("nurture", None)
+    assert (lead.stage_id, lead.owner_id) == ("nurture", None)
     assert Transition.objects.get(lead=lead, to_stage__slug="nurture").reason == "Timing: next year"
 
 
@@ -109,7 +109,7 @@ def test_a_marketer_cannot_move_leads_between_sales_stages(marketer):
     lead = LeadFactory(stage="sal")
     assert move(marketer, lead, stage="sql").status_code == 403
     lead.refresh_from_db()
-    assert lead.stage == "sal"
+    assert lead.stage_id == "sal"
 
 
 def test_marketing_moves_a_nurtured_lead_back_to_mql_and_it_is_handed_off(marketer, rep, scoring_model):
@@ -117,14 +117,14 @@ def test_marketing_moves_a_nurtured_lead_back_to_mql_and_it_is_handed_off(market
     response = move(marketer, lead, stage="mql", reason="Asked for a demo at the fair")
     assert response.status_code == 200, response.content
     lead.refresh_from_db()
-    assert (lead.stage, lead.owner_id) == ("mql", rep.pk)
+    assert (lead.stage_id, lead.owner_id) == ("mql", rep.pk)
     assert Handoff.objects.get(lead=lead, status="open").rep == rep
     assert Transition.objects.get(lead=lead, to_stage__slug="mql").actor == marketer
 
 
 def test_moving_mql_to_sal_is_an_accept(scoring_model, rep):
     lead = qualified()
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     assert move(rep, lead, stage="sal").status_code == 200
     assert Handoff.objects.get(lead=lead).status == "accepted"
 

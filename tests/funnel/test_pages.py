@@ -6,9 +6,10 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from funnel import handoff
+from funnel import handoff, promotion
+from funnel.lead_page import _context as lead_page_context
 from funnel.models import Handoff
-from funnel.panels import funnel_panel
+from leads.forms import NoteForm
 from leads.models import Note
 from tests.factories import CampaignFactory, PersonaFactory
 from tests.funnel.conftest import qualified
@@ -25,7 +26,7 @@ def handed(scoring_model, rep, other_rep):
         )
         for i in range(4)
     ]
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     return leads
 
 
@@ -64,7 +65,7 @@ def test_the_queue_query_count_does_not_grow_with_the_queue(
 ):
     for _ in range(30):
         qualified()
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     client.force_login(rep)
     with django_assert_max_num_queries(12):
         assert len(client.get("/queue/").context["rows"]) == 30
@@ -77,7 +78,7 @@ def test_a_rep_accepts_through_htmx_and_gets_the_row_back(client, handed, rep):
     assert "The lead is now in SAL, owned by" in response.content.decode()
     assert f'id="handoff-{handed[0].pk}"' in response.content.decode()
     handed[0].refresh_from_db()
-    assert handed[0].stage == "sal"
+    assert handed[0].stage_id == "sal"
 
 
 def test_a_rep_rejects_with_a_reason_without_javascript(client, handed, rep):
@@ -143,7 +144,7 @@ def rejections(scoring_model, rep):
         qualified(campaign=search, persona=ops),
         qualified(campaign=None),
     ]
-    handoff.promote_qualified_leads()
+    promotion.promote_qualified_leads()
     reasons = ["no-budget", "no-budget", "competitor", "no-budget"]
     for lead, reason in zip(leads, reasons, strict=True):
         handoff.reject_lead(lead_id=lead.pk, actor=rep, reason=reason, note=f"=cmd|{reason}")
@@ -184,9 +185,9 @@ def test_feedback_tables_download_as_csv_escaped(client, rejections, manager):
 def test_the_lead_panel_shows_stage_history_sla_state_and_the_timeline(handed, rep, marketer):
     handoff.reject_lead(lead_id=handed[0].pk, actor=rep, reason="no-need", note="Uses a competitor")
     Note.objects.create(lead=handed[0], author=marketer, body="Will retarget")
-    panel = funnel_panel(lead=handed[0], user=marketer)
-    assert [stay["stage"].slug for stay in panel["context"]["stays"]] == ["nurture", "mql"]
-    html = render_to_string(panel["template"], {"panel": panel})
+    context = lead_page_context(handed[0], NoteForm())
+    assert [stay["stage"].slug for stay in context["stays"]] == ["nurture", "mql"]
+    html = render_to_string("funnel/lead_panel.html", context)
     assert "No need" in html
     assert "Uses a competitor" in html
     assert "Will retarget" in html

@@ -6,7 +6,7 @@ from django.core import mail
 from django.utils import timezone
 
 from core.models import AuditEvent, Notification
-from funnel import handoff, sla
+from funnel import promotion, sla
 from funnel.models import FunnelSettings, Handoff
 from funnel.tasks import mark_sla_breaches_task
 from leads.models import Lead
@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def queued_emails(monkeypatch):
     sent = []
-    monkeypatch.setattr("funnel.sla.enqueue_on_commit", lambda task, **kw: sent.append((task.name, kw)))
+    monkeypatch.setattr(
+        "funnel.sla.enqueue_on_commit", lambda task, **kw: sent.append((getattr(task, "name", task), kw))
+    )
     return sent
 
 
@@ -27,7 +29,7 @@ def queued_emails(monkeypatch):
 def waiting(scoring_model, rep, manager):
     lead = qualified()
     with time_machine.travel("2026-05-04 08:00:00Z", tick=False):
-        handoff.promote_qualified_leads()
+        promotion.promote_qualified_leads()
     lead.refresh_from_db()
     return lead
 

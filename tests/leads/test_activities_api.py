@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from leads.models import Activity
-from leads.tasks import score_leads_task
+from scoring.tasks import score_leads_task
 from tests.conftest import client_for
 from tests.factories import LeadFactory
 

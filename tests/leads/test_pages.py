@@ -12,8 +12,7 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads import panels
-from leads.models import Lead, Note
+from leads.models import Lead, Note, Stage
 from tests.factories import CampaignFactory, LeadFactory, PersonaFactory
 
 pytestmark = pytest.mark.django_db
@@ -247,7 +246,7 @@ def test_the_list_runs_a_constant_number_of_queries(
     client = signed_in(client, marketer)
     cursor = client.get("/leads/").context["page"].next_cursor
     # session, user, roles, one page of leads, the owner, persona and campaign choices, and the stage
-    # names when a higher app supplies them (leads.stages)
+    # names
     with django_assert_max_num_queries(8):
         response = client.get("/leads/", {"cursor": cursor} if count > 50 else {})
     assert len(response.context["leads"]) == (50 if count > 50 else count)
@@ -393,37 +392,6 @@ def test_detail_of_a_lead_that_does_not_exist_is_404(client, marketer):
     assert b"This page does not exist" in response.content
 
 
-def test_detail_includes_the_panels_that_higher_apps_register(client, marketer, settings, monkeypatch):
-    settings.TEMPLATES = [
-        {
-            **settings.TEMPLATES[0],
-            "APP_DIRS": False,
-            "OPTIONS": {
-                **settings.TEMPLATES[0]["OPTIONS"],
-                "loaders": [
-                    (
-                        "django.template.loaders.locmem.Loader",
-                        {"test/panel.html": "<p>{{ panel.context.text }}</p>"},
-                    ),
-                    "django.template.loaders.filesystem.Loader",
-                    "django.template.loaders.app_directories.Loader",
-                ],
-            },
-        }
-    ]
-    seen = []
-
-    def timeline(*, lead, user):
-        seen.append((lead.pk, user.pk))
-        return {"template": "test/panel.html", "context": {"text": f"Timeline of {lead.email}"}}
-
-    monkeypatch.setattr(panels, "_panels", [timeline, lambda **kwargs: None])
-    lead = LeadFactory(email="panel@example.com")
-    body = signed_in(client, marketer).get(f"/leads/{lead.pk}/").content.decode()
-    assert "<p>Timeline of panel@example.com</p>" in body
-    assert seen == [(lead.pk, marketer.pk)]
-
-
 def test_detail_runs_a_constant_number_of_queries(client, marketer, rep, django_assert_max_num_queries):
     lead = full_lead(rep)
     for index in range(30):
@@ -464,14 +432,13 @@ def test_notes_need_a_team_and_an_existing_lead(client, nobody, rep):
     assert not Note.objects.exists()
 
 
-def test_stage_names_come_from_the_registered_provider(client, marketer, monkeypatch):
-    from leads import stages
-
-    monkeypatch.setattr(stages, "_provider", None)
-    stages.register_stage_choices(lambda: [("inquiry", "New"), ("demo-booked", "Demo booked")])
-    lead = LeadFactory(stage="demo-booked")
+def test_stage_names_come_from_the_stages_managers_keep(client, marketer):
+    Stage.objects.filter(slug="inquiry").update(name="New")
+    Stage.objects.create(slug="demo-booked", name="Demo booked", kind="sql", order=45, team="sales")
+    lead = LeadFactory(stage_id="demo-booked")
     client = signed_in(client, marketer)
     body = client.get("/leads/").content.decode()
     assert '<option value="demo-booked">Demo booked</option>' in body
+    assert '<option value="inquiry">New</option>' in body
     assert ">Demo booked</span>" in body
     assert "<dd>Demo booked</dd>" in client.get(f"/leads/{lead.pk}/").content.decode()

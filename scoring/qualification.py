@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from leads.models import Grade, Lead, ScoringModel, ScoringModelStatus
+from leads.models import Grade, Lead
+from scoring.models import ScoringModel, ScoringModelStatus
 
 GRADE_ORDER = [Grade.A, Grade.B, Grade.C, Grade.D]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from leads import scoring_views as views
+from scoring import views
 
 app_name = "scoring"
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from leads.models import ScoringModel, ScoringRun
-from leads.tasks import rescore_all_task
+from scoring.models import ScoringModel, ScoringRun
+from scoring.tasks import rescore_all_task
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,7 @@ def test_calibration_counts_leads_that_reached_each_milestone_by_band(rep):
     LeadFactory(score=90, stage="sql")
     LeadFactory(score=81, stage="inquiry")
     LeadFactory(score=5, stage="sal")
-    from leads.scoring_report import calibration
+    from scoring.report import calibration
 
     rows = {row["band"]: row for row in calibration()}
     assert (rows["80+"]["total"], rows["80+"]["sal"], rows["80+"]["sql"], rows["80+"]["won"]) == (3, 2, 2, 1)

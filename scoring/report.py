@@ -14,7 +14,8 @@ from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 
-from leads.models import Lead, ScoringRun
+from leads.models import Lead
+from scoring.models import ScoringRun
 
 # Stage slugs that mean a lead has reached each milestone (the seeded stages' slugs are their kinds).
 REACHED: dict[str, tuple[str, ...]] = {

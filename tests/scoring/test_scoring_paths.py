@@ -13,8 +13,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leads import scoring
-from leads.models import Activity, ActivityType, Lead, Persona, ScoreChange, ScoringModel
+from leads.models import Activity, ActivityType, Lead, Persona
+from scoring import scoring
+from scoring.models import ScoreChange, ScoringModel
 from tests.conftest import needs_postgres
 
 pytestmark = pytest.mark.django_db

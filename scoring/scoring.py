@@ -37,18 +37,10 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
-from leads.models import (
-    Activity,
-    ActivityType,
-    Grade,
-    Lead,
-    ScoreChange,
-    ScoringModel,
-    ScoringRun,
-    ScoringRunStatus,
-)
-from leads.qualification import active_scoring_model
-from leads.signals import leads_scored
+from leads.models import Activity, ActivityType, Grade, Lead
+from scoring.models import ScoreChange, ScoringModel, ScoringRun, ScoringRunStatus
+from scoring.qualification import active_scoring_model
+from scoring.signals import leads_scored
 
 logger = logging.getLogger(__name__)
 

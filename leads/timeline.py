@@ -6,8 +6,8 @@ import heapq
 from itertools import islice
 from typing import Any
 
-from funnel.models import Handoff, Transition
-from leads.models import Activity, Lead, Note
+from funnel.models import Handoff
+from leads.models import Activity, Lead, Note, Transition
 
 MAX_PAGE_SIZE = 200
 

@@ -5,11 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from leads import scoring
-from leads.models import Activity, Lead, ScoreChange, ScoringModel, ScoringRun
-from leads.qualification import active_scoring_model, leads_meeting_mql_bar
-from leads.signals import leads_scored
-from leads.tasks import rescore_all_task, score_leads_task, sweep_stale_scores_task
+from leads.models import Activity, Lead
+from scoring import scoring
+from scoring.models import ScoreChange, ScoringModel, ScoringRun
+from scoring.qualification import active_scoring_model, leads_meeting_mql_bar
+from scoring.signals import leads_scored
+from scoring.tasks import rescore_all_task, score_leads_task, sweep_stale_scores_task
 from tests.conftest import needs_postgres
 from tests.factories import LeadFactory, PersonaFactory
 

@@ -16,10 +16,11 @@ from django.utils import timezone
 from core.audit import record
 from core.queue import enqueue_on_commit
 from core.roles import MANAGERS, MARKETING, SALES, roles_of
-from leads.models import ActivityType, Grade, ScoringModel, ScoringModelStatus
-from leads.qualification import active_scoring_model
-from leads.scoring import ACTIVITY_LABELS, BOOL, FIT_FIELDS, NUMBER, OPERATORS_BY_KIND
-from leads.tasks import rescore_all_task
+from leads.models import ActivityType, Grade
+from scoring.models import ScoringModel, ScoringModelStatus
+from scoring.qualification import active_scoring_model
+from scoring.scoring import ACTIVITY_LABELS, BOOL, FIT_FIELDS, NUMBER, OPERATORS_BY_KIND
+from scoring.tasks import rescore_all_task
 
 EDITABLE_FIELDS = (
     "mql_threshold",

@@ -11,15 +11,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.pages import role_required
-from leads.models import ScoringModel, ScoringModelStatus
-from leads.scoring_forms import (
+from scoring.forms import (
     EngagementRuleFormSet,
     FitRuleFormSet,
     ModelNumbersForm,
     changes_from_forms,
     initial_from,
 )
-from leads.scoring_models import (
+from scoring.models import ScoringModel, ScoringModelStatus
+from scoring.report import calibration, latest_run, score_distribution
+from scoring.versions import (
     ModelError,
     approval_side,
     approve_scoring_model,
@@ -29,7 +30,6 @@ from leads.scoring_models import (
     model_diff,
     propose_scoring_model,
 )
-from leads.scoring_report import calibration, latest_run, score_distribution
 
 
 def _scoring_context(request: HttpRequest, *, forms: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -73,12 +73,12 @@ def _scoring_context(request: HttpRequest, *, forms: dict[str, Any] | None = Non
 
 @role_required()
 def scoring_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/scoring.html", _scoring_context(request))
+    return render(request, "scoring/scoring.html", _scoring_context(request))
 
 
 @role_required()
 def scoring_run_progress(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/scoring_run.html", {"run": latest_run()})
+    return render(request, "scoring/scoring_run.html", {"run": latest_run()})
 
 
 @require_POST
@@ -103,7 +103,7 @@ def scoring_propose(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse('scoring:model')}#draft-{draft.version}")
     context = _scoring_context(request, forms=forms)
     context["problems"] = problems or ["Please correct the fields marked below."]
-    return render(request, "leads/scoring.html", context, status=400)
+    return render(request, "scoring/scoring.html", context, status=400)
 
 
 @require_POST

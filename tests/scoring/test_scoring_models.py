@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from core.models import AuditEvent
-from leads.models import ScoringModel
-from leads.scoring_models import model_diff
-from leads.tasks import rescore_all_task
+from scoring.models import ScoringModel
+from scoring.tasks import rescore_all_task
+from scoring.versions import model_diff
 from tests.conftest import client_for
 from tests.factories import UserFactory
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from django import forms
 
-from leads.models import ActivityType, Grade, ScoringModel
-from leads.scoring import BOOL, FIT_FIELDS, NUMBER
+from leads.models import ActivityType, Grade
+from scoring.models import ScoringModel
+from scoring.scoring import BOOL, FIT_FIELDS, NUMBER
 
 OPERATOR_CHOICES = [
     ("eq", "is"),

@@ -1,0 +1,234 @@
+"""The pipeline aggregate: the stages a lead may move between, and the one writer of a lead's stage.
+
+Every move writes a ``Transition`` (from, to, when, who or which rule, why, amount) and keeps ``Lead.stage``
+(and the lead's owner and deadline) current; nothing else writes them. Moves that make sense are decided on
+stage *kinds*, so stages that managers add behave like the seeded stage of their kind. What a lead *reached*
+and how long it stayed are read from its transitions. Hand-off, routing and SLA (the funnel) build on this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from core.errors import ValidationProblem
+from core.roles import MANAGERS, roles_of
+from leads import pipeline_sql
+from leads.models import Lead, Stage, StageKind, Transition
+from leads.pipeline_sql import BulkMove
+
+K = StageKind
+# Where a lead of each kind may go next. Backward moves that make sense are here too (Nurture → MQL when a
+# recycled lead is ready again, SQL → Nurture when the timing is wrong, Lost → Nurture to recycle).
+ALLOWED_MOVES: dict[str, tuple[str, ...]] = {
+    K.INQUIRY: (K.MQL, K.NURTURE),
+    K.MQL: (K.SAL, K.NURTURE, K.INQUIRY),
+    K.SAL: (K.SQL, K.NURTURE, K.LOST),
+    K.SQL: (K.OPPORTUNITY, K.SAL, K.NURTURE, K.LOST),
+    K.OPPORTUNITY: (K.WON, K.LOST, K.SQL, K.NURTURE),
+    K.WON: (),
+    K.LOST: (K.NURTURE,),
+    K.NURTURE: (K.MQL, K.INQUIRY),
+}
+AMOUNT_REQUIRED = frozenset({K.OPPORTUNITY, K.WON})
+# Kinds where a lead belongs to a sales rep.
+SALES_WORKED = frozenset({K.MQL, K.SAL, K.SQL, K.OPPORTUNITY})
+
+
+@dataclass(frozen=True)
+class Stages:
+    """All stages, read once per use-case."""
+
+    by_slug: dict[str, Stage]
+
+    @classmethod
+    def load(cls) -> Stages:
+        return cls(by_slug={s.slug: s for s in Stage.objects.all()})
+
+    def first_of(self, kind: str) -> Stage:
+        """The first stage (by order) of a kind: where the funnel puts leads entering that kind."""
+        candidates = [s for s in self.by_slug.values() if s.kind == kind]
+        if not candidates:
+            raise Stage.DoesNotExist(f"No stage of kind {kind!r}.")
+        return min(candidates, key=lambda s: (s.order, s.pk))
+
+    def id_of(self, slug: str) -> int | None:
+        stage = self.by_slug.get(slug)
+        return stage.pk if stage else None
+
+    def slugs_of(self, kind: str) -> list[str]:
+        return [s.slug for s in self.by_slug.values() if s.kind == kind]
+
+    def kind_of(self, slug: str) -> str:
+        stage = self.by_slug.get(slug)
+        return stage.kind if stage else K.INQUIRY
+
+    def allowed_from(self, slug: str) -> list[Stage]:
+        current = self.by_slug.get(slug)
+        kinds = set(ALLOWED_MOVES.get(self.kind_of(slug), ()))
+        return sorted(
+            (
+                s
+                for s in self.by_slug.values()
+                if (s.kind in kinds or (current is not None and s.kind == current.kind)) and s.slug != slug
+            ),
+            key=lambda s: (s.order, s.pk),
+        )
+
+
+def allowed_moves(*, lead: Lead, stages: Stages | None = None) -> list[str]:
+    stages = stages or Stages.load()
+    return [s.slug for s in stages.allowed_from(lead.stage_id)]
+
+
+def can_move(*, user: Any, from_stage: Stage | None, to_stage: Stage) -> bool:
+    """Per stage team: a manager moves anything; a team moves leads out of or into the stages it owns."""
+    roles = roles_of(user)
+    if MANAGERS in roles:
+        return True
+    teams = {to_stage.team} | ({from_stage.team} if from_stage else set())
+    return bool(roles & teams)
+
+
+def check_move(
+    *, lead: Lead, to_slug: str, amount: Decimal | None, stages: Stages
+) -> tuple[Stage | None, Stage]:
+    """The stages of a move that makes sense, or a 400 naming the allowed moves."""
+    to_stage = stages.by_slug.get(to_slug)
+    allowed = [s.slug for s in stages.allowed_from(lead.stage_id)]
+    if to_stage is None:
+        raise ValidationProblem({"stage": [f"Unknown stage '{to_slug}'. Allowed moves: {_names(allowed)}."]})
+    if to_stage.slug not in allowed:
+        current = stages.by_slug.get(lead.stage_id)
+        name = current.name if current else lead.stage_id
+        raise ValidationProblem(
+            {
+                "stage": [
+                    f"A lead in {name} cannot move to {to_stage.name}. Allowed moves: {_names(allowed)}."
+                ]
+            },
+            detail=f"Allowed moves from {name}: {_names(allowed)}.",
+        )
+    if to_stage.kind in AMOUNT_REQUIRED and amount is None:
+        raise ValidationProblem({"amount": [f"An amount (≥ 0) is required to move to {to_stage.name}."]})
+    if amount is not None and amount < 0:
+        raise ValidationProblem({"amount": ["The amount must be 0 or more."]})
+    return stages.by_slug.get(lead.stage_id), to_stage
+
+
+def _names(slugs: list[str]) -> str:
+    return ", ".join(slugs) if slugs else "none"
+
+
+def record_move(
+    *,
+    lead: Lead,
+    from_stage: Stage | None,
+    to_stage: Stage,
+    at: datetime,
+    actor: Any = None,
+    rule: str = "",
+    reason: str = "",
+    amount: Decimal | None = None,
+    reject_reason: Any = None,
+    owner: Any = ...,
+    sla_due_at: datetime | None = None,
+) -> Transition:
+    """Write the transition and keep the lead's stage (and owner, deadline) current.
+
+    Call inside a transaction holding ``select_for_update`` on the lead.
+    """
+    lead.stage = to_stage
+    lead.sla_due_at = sla_due_at
+    lead.updated_at = at
+    fields = ["stage", "sla_due_at", "updated_at"]
+    if owner is not ...:
+        lead.owner = owner
+        fields.append("owner")
+    lead.save(update_fields=fields)
+    return Transition.objects.create(
+        lead=lead,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        at=at,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        rule=rule,
+        reason=reason[:500],
+        amount=amount,
+        reject_reason=reject_reason,
+    )
+
+
+def move_leads(
+    *,
+    moves: Sequence[BulkMove],
+    to_stage: Stage,
+    at: datetime,
+    rule: str,
+    reason: str,
+    sla_due_at: datetime | None = None,
+) -> None:
+    """The set-based form of ``record_move`` for system rules (promotion): one transition per lead.
+
+    Call inside a transaction holding row locks on the leads.
+    """
+    if moves:
+        pipeline_sql.apply_moves(
+            moves=moves, to_stage=to_stage, at=at, rule=rule, reason=reason[:500], sla_due_at=sla_due_at
+        )
+
+
+def record_new_leads(*, lead_ids: Sequence[int]) -> int:
+    """New leads start in Inquiry: write their first transition (none → Inquiry) in the ingest transaction."""
+    if not lead_ids:
+        return 0
+    return pipeline_sql.insert_first_transitions(lead_ids=lead_ids, rule="ingest", reason="New lead.")
+
+
+@dataclass(frozen=True)
+class LeadState:
+    lead_id: int
+    stage: str
+    owner_id: int | None
+    sla_due_at: datetime | None
+
+
+def write_history(*, transitions: list[Transition], states: list[LeadState]) -> None:
+    """Store a made-up or imported history as it happened (the demo): the transitions, then each lead's
+    resulting stage, owner and deadline. Call inside a transaction."""
+    Transition.objects.bulk_create(transitions, batch_size=2000)
+    Lead.objects.bulk_update(
+        [Lead(pk=s.lead_id, stage_id=s.stage, owner_id=s.owner_id, sla_due_at=s.sla_due_at) for s in states],
+        ["stage", "owner", "sla_due_at"],
+        batch_size=2000,
+    )
+
+
+def reached_q(kinds: Sequence[str], *, lead_ref: str = "pk") -> Exists:
+    """Leads that ever entered a stage of one of ``kinds`` (whatever stage they are in now)."""
+    return Exists(Transition.objects.filter(lead=OuterRef(lead_ref), to_stage__kind__in=list(kinds)))
+
+
+def time_in_stages(*, transitions: list[Transition], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each stay in a stage, oldest first: ``{"stage", "entered_at", "left_at", "duration"}``."""
+    now = now or timezone.now()
+    ordered = sorted(transitions, key=lambda t: (t.at, t.pk or 0))
+    stays = []
+    for index, transition in enumerate(ordered):
+        left_at = ordered[index + 1].at if index + 1 < len(ordered) else None
+        duration: timedelta = (left_at or now) - transition.at
+        stays.append(
+            {
+                "stage": transition.to_stage,
+                "entered_at": transition.at,
+                "left_at": left_at,
+                "duration": duration,
+            }
+        )
+    return stays
