@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -67,24 +67,51 @@ def flatten_errors(data: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-class ValidationProblem(exceptions.APIException):
-    """A 400 with field messages, raised by domain-facing validation that is not a DRF serializer."""
+class AppError(Exception):
+    """The one error type domain code raises: a message for people, a kind that decides the status code,
+    and field messages for invalid input. The API maps it to problem+json (``problem_exception_handler``),
+    pages to a message or an error page (``core.pages``); domain code never raises DRF's exceptions.
+    """
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code = 400
     default_detail = "The request is not valid."
 
-    def __init__(self, errors: dict[str, list[str]], detail: str | None = None) -> None:
-        super().__init__(detail or self.default_detail)
+    def __init__(self, detail: str | None = None, *, errors: dict[str, list[str]] | None = None) -> None:
+        self.detail = detail or self.default_detail
         self.errors = errors
+        super().__init__(self.detail)
+
+    def messages(self) -> list[str]:
+        """Every message, for a page: the field messages, or the detail when there are none."""
+        if self.errors:
+            return [message for messages in self.errors.values() for message in messages]
+        return [self.detail]
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
+class ValidationProblem(AppError):
+    """Invalid input: a 400 with field messages."""
+
+    def __init__(self, errors: dict[str, list[str]], detail: str | None = None) -> None:
+        super().__init__(detail, errors=errors)
+
+
+class Forbidden(AppError):
+    status_code = 403
+    default_detail = "You do not have permission to do this."
+
+
+class NotFound(AppError):
+    status_code = 404
+    default_detail = "Not found."
+
+
+class Conflict(AppError):
+    status_code = 409
     default_detail = "The request conflicts with the current state."
 
 
-class Unprocessable(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+class Unprocessable(AppError):
+    status_code = 422
     default_detail = "The request cannot be processed."
 
 
@@ -95,8 +122,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    if isinstance(exc, ValidationProblem):
-        return problem_response(400, str(exc.detail), exc.errors)
+    if isinstance(exc, AppError):
+        return problem_response(exc.status_code, exc.detail, exc.errors)
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -5,7 +5,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from core.errors import problem_json_response
+from core import errors_pages
+from core.errors import AppError, problem_json_response
 
 
 class RequestSizeLimitMiddleware:
@@ -22,3 +23,25 @@ class RequestSizeLimitMiddleware:
         if length > settings.MAX_REQUEST_BODY_BYTES:
             return problem_json_response(413, "The request body is larger than 10 MiB.")
         return self.get_response(request)
+
+
+class AppErrorMiddleware:
+    """An application error that a page did not turn into a message gets the error page of its status
+    (the API maps its own, in ``core.errors.problem_exception_handler``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, AppError):
+            return None
+        if exception.status_code == 403:
+            return errors_pages.permission_denied(request, exception)
+        if exception.status_code == 404:
+            return errors_pages.page_not_found(request, exception)
+        response = errors_pages.bad_request(request, exception)
+        response.status_code = exception.status_code
+        return response

@@ -8,12 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from core.audit import record
-from core.errors import Conflict, ValidationProblem
+from core.errors import Conflict, Forbidden, ValidationProblem
 from core.roles import is_manager
 from funnel.deadlines import sla_deadline
 from funnel.models import Handoff, HandoffStatus
@@ -30,7 +29,7 @@ def _waiting_handoff(*, lead: Lead, actor: Any, stages: Stages) -> Handoff:
     if handoff is None or stages.kind_of(lead.stage_id) != K.MQL:
         raise Conflict("This lead is no longer waiting for a decision.")
     if not (is_manager(actor) or (handoff.rep_id is not None and handoff.rep_id == actor.pk)):
-        raise PermissionDenied("Only the lead's owner or a manager can decide on this hand-off.")
+        raise Forbidden("Only the lead's owner or a manager can decide on this hand-off.")
     return handoff
 
 
@@ -107,7 +106,7 @@ def reject_lead(*, lead_id: int, actor: Any, reason: str, note: str = "") -> Tra
 def assign_lead(*, lead_id: int, actor: Any, owner_id: int) -> Lead:
     """A manager hands a lead to another rep. A waiting hand-off is reassigned with a fresh SLA clock."""
     if not is_manager(actor):
-        raise PermissionDenied("Only managers assign leads.")
+        raise Forbidden("Only managers assign leads.")
     rep = sales_reps().filter(pk=owner_id).first()
     if rep is None:
         raise ValidationProblem({"owner": ["Choose an active sales rep."]})

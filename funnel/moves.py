@@ -9,10 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import Forbidden
 from funnel.handoff import accept_locked
 from funnel.models import Handoff, HandoffStatus
 from funnel.routing import route_locked_lead
@@ -31,7 +31,7 @@ def move_lead(
         lead = Lead.objects.select_for_update().get(pk=lead_id)
         from_stage, to_stage = check_move(lead=lead, to_slug=to_slug, amount=amount, stages=stages)
         if not can_move(user=actor, from_stage=from_stage, to_stage=to_stage):
-            raise PermissionDenied("Your team does not work these stages.")
+            raise Forbidden("Your team does not work these stages.")
         now = timezone.now()
         from_kind = from_stage.kind if from_stage else K.INQUIRY
         if from_kind == K.MQL and to_stage.kind == K.SAL:

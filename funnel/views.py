@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from rest_framework.exceptions import APIException
 
 from core.csv_export import csv_response, wants_csv
-from core.errors import ValidationProblem
-from core.pages import role_required
+from core.errors import AppError
+from core.pages import error_text, role_required
 from core.roles import MANAGERS, MARKETING, SALES, is_manager
 from funnel import feedback, handoff, routing
 from funnel.models import Handoff, HandoffStatus
@@ -91,12 +89,8 @@ def _decide(request: HttpRequest, lead_id: int, action: str) -> HttpResponse:
                 lead_id=lead.pk, actor=request.user, owner_id=int(owner) if owner.isdigit() else 0
             )
             done = "Reassigned"
-    except ValidationProblem as exc:
-        error = "; ".join(m for msgs in exc.errors.values() for m in msgs)
-    except APIException as exc:
-        error = str(exc.detail)
-    except PermissionDenied:
-        error = "Only the lead's owner or a manager can do this."
+    except AppError as exc:
+        error = error_text(exc)
     if request.htmx:
         lead.refresh_from_db()
         context = {

@@ -20,7 +20,7 @@ from core.models import Scope
 from core.permissions import API_PERMISSIONS
 from core.serializers import StrictModelSerializer, batch_items, no_control_characters, require_object
 from leads.filters import LeadFilter
-from leads.ingest import MAX_BATCH, IngestResult, InvalidLeadField, update_lead, upsert_leads
+from leads.ingest import MAX_BATCH, IngestResult, update_lead, upsert_leads
 from leads.models import Lead, Note
 from leads.notes import add_note
 from leads.schemas import LeadIn, LeadPatch, validate_lead
@@ -224,10 +224,7 @@ class LeadViewSet(
         cleaned, errors = validate_lead(require_object(request.data), partial=True)
         if errors:
             raise ValidationProblem(errors)
-        try:
-            lead = update_lead(lead=lead, fields=cleaned or {})
-        except InvalidLeadField as exc:
-            raise ValidationProblem({exc.field: [exc.message]}) from None
+        lead = update_lead(lead=lead, fields=cleaned or {})
         return Response(LeadDetailSerializer(get_lead_for(request.user, lead.pk)).data)
 
     @extend_schema(request=NoteSerializer, responses={201: NoteSerializer})

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.audit import record
+from core.errors import AppError
 from core.queue import enqueue, enqueue_on_commit
 from leads.ingest import upsert_leads
 from leads.models import CsvImport, CsvImportStatus
@@ -93,7 +94,7 @@ class ImportFileError(ValueError):
     """The upload cannot be imported at all (not text, no header, too large…)."""
 
 
-class MappingError(ValueError):
+class MappingError(AppError):
     pass
 
 

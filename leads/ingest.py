@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.errors import ValidationProblem
 from leads.models import Campaign, Lead, Persona
 from leads.pipeline import record_new_leads
 from leads.schemas import validate_lead
@@ -271,17 +272,10 @@ def _upsert_group_sqlite(sent: tuple[str, ...], rows: list[dict[str, Any]]) -> d
         return {email: (lead_id, email not in existing) for lead_id, email in cursor.fetchall()}
 
 
-class InvalidLeadField(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 def update_lead(*, lead: Lead, fields: dict[str, Any]) -> Lead:
     """Apply validated fields (as ``validate_lead(partial=True)`` returns them) to one lead.
 
-    Raises ``InvalidLeadField`` for an unknown persona or campaign, or an e-mail another lead has.
+    Raises ``ValidationProblem`` for an unknown persona or campaign, or an e-mail another lead has.
     """
     changes = dict(fields)
     for name, model in (("persona", Persona), ("campaign", Campaign)):
@@ -290,7 +284,7 @@ def update_lead(*, lead: Lead, fields: dict[str, Any]) -> Lead:
             if slug:
                 found = model.objects.filter(slug=slug).values_list("id", flat=True).first()
                 if found is None:
-                    raise InvalidLeadField(name, f"Unknown {name} '{slug}'.")
+                    raise ValidationProblem({name: [f"Unknown {name} '{slug}'."]})
                 changes[f"{name}_id"] = found
             else:
                 changes[f"{name}_id"] = None
@@ -299,7 +293,7 @@ def update_lead(*, lead: Lead, fields: dict[str, Any]) -> Lead:
             "email" in changes
             and Lead.objects.filter(email__iexact=changes["email"]).exclude(pk=lead.pk).exists()
         ):
-            raise InvalidLeadField("email", "Another lead already has this e-mail address.")
+            raise ValidationProblem({"email": ["Another lead already has this e-mail address."]})
         for name, value in changes.items():
             setattr(lead, name, value)
         lead.updated_at = timezone.now()

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import Conflict, ValidationProblem
+from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
 from core.permissions import API_PERMISSIONS
@@ -19,7 +19,7 @@ from core.serializers import require_object
 from leads.models import ActivityType
 from scoring.models import ScoringModel
 from scoring.qualification import active_scoring_model
-from scoring.versions import ModelError, approve_scoring_model, propose_scoring_model
+from scoring.versions import approve_scoring_model, propose_scoring_model
 
 
 class FitRuleSerializer(serializers.Serializer):
@@ -84,16 +84,6 @@ class ScoringModelSerializer(serializers.ModelSerializer):
         return {"marketing": iso(model.marketing_approved_at), "sales": iso(model.sales_approved_at)}
 
 
-def _raise_for(error: ModelError) -> None:
-    if error.not_found:
-        raise exceptions.NotFound(error.message)
-    if error.errors:
-        raise ValidationProblem(error.errors, detail=error.message)
-    if error.conflict:
-        raise Conflict(error.message)
-    raise exceptions.PermissionDenied(error.message)
-
-
 class ActiveScoringModelView(APIView):
     """The active scoring model."""
 
@@ -134,11 +124,7 @@ class ScoringModelVersionViewSet(
         description="Propose a draft; a field left out keeps the active version's value.",
     )
     def create(self, request: Request) -> Response:
-        try:
-            draft = propose_scoring_model(actor=request.user, changes=require_object(request.data))
-        except ModelError as error:
-            _raise_for(error)
-            raise
+        draft = propose_scoring_model(actor=request.user, changes=require_object(request.data))
         return Response(ScoringModelSerializer(draft).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -154,9 +140,5 @@ class ScoringModelVersionViewSet(
             raise ValidationProblem({"non_field_errors": ["Expected no body or an empty JSON object."]})
         if isinstance(request.data, dict) and request.data:
             raise ValidationProblem({name: ["Unknown field."] for name in request.data})
-        try:
-            approval = approve_scoring_model(actor=request.user, version=int(version or 0))
-        except ModelError as error:
-            _raise_for(error)
-            raise
+        approval = approve_scoring_model(actor=request.user, version=int(version or 0))
         return Response(ScoringModelSerializer(approval.model).data)

@@ -14,6 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.audit import record
+from core.errors import Conflict, Forbidden, NotFound, ValidationProblem
 from core.queue import enqueue_on_commit
 from core.roles import MANAGERS, MARKETING, SALES, roles_of
 from leads.models import ActivityType, Grade
@@ -36,24 +37,6 @@ MAX_IN_VALUES = 200
 MAX_POINTS = 1000
 MAX_LABEL = 120
 MAX_TEXT_VALUE = 200
-
-
-class ModelError(Exception):
-    """A proposal or approval that cannot be done; ``errors`` maps fields to messages when it is invalid."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        errors: dict[str, list[str]] | None = None,
-        conflict: bool = False,
-        not_found: bool = False,
-    ):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
-        self.conflict = conflict
-        self.not_found = not_found
 
 
 def _is_int(value: Any) -> bool:
@@ -229,13 +212,13 @@ def _can_propose(user: Any) -> bool:
 def propose_scoring_model(*, actor: Any, changes: Any) -> ScoringModel:
     """Create a draft: the fields given, the active version's values for the rest.
 
-    Raises ``ModelError`` with field errors when the changes are not valid.
+    Raises ``ValidationProblem`` with field errors when the changes are not valid.
     """
     if not _can_propose(actor):
-        raise ModelError("Only marketing and sales may propose a scoring model.")
+        raise Forbidden("Only marketing and sales may propose a scoring model.")
     clean, errors = validate_model_changes(changes)
     if errors:
-        raise ModelError("The proposal is not valid.", errors=errors)
+        raise ValidationProblem(errors, detail="The proposal is not valid.")
     base = active_scoring_model()
     values: dict[str, Any] = {}
     for name in EDITABLE_FIELDS:
@@ -292,20 +275,18 @@ def approve_scoring_model(*, actor: Any, version: int) -> Approval:
     """
     roles = roles_of(actor)
     if not roles & {MARKETING, SALES, MANAGERS}:
-        raise ModelError("Only marketing and sales may approve a scoring model.")
+        raise Forbidden("Only marketing and sales may approve a scoring model.")
     with transaction.atomic():
         model = ScoringModel.objects.select_for_update().filter(version=version).first()
         if model is None:
-            raise ModelError("No such version.", not_found=True)
+            raise NotFound("No such version.")
         if model.status != ScoringModelStatus.DRAFT:
-            raise ModelError(f"Version {version} is {model.status}, not a draft.", conflict=True)
+            raise Conflict(f"Version {version} is {model.status}, not a draft.")
         if actor.pk in (model.approved_by_marketing_id, model.approved_by_sales_id):
-            raise ModelError(
-                "You have approved this version already; the other team must approve it.", conflict=True
-            )
+            raise Conflict("You have approved this version already; the other team must approve it.")
         side = approval_side(actor, model)
         if side is None:
-            raise ModelError("Your team has approved this version already.", conflict=True)
+            raise Conflict("Your team has approved this version already.")
         now = timezone.now()
         if side == "marketing":
             model.approved_by_marketing = actor

@@ -10,7 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.pages import role_required
+from core.errors import AppError, NotFound
+from core.pages import role_required, show_error
 from scoring.forms import (
     EngagementRuleFormSet,
     FitRuleFormSet,
@@ -21,7 +22,6 @@ from scoring.forms import (
 from scoring.models import ScoringModel, ScoringModelStatus
 from scoring.report import calibration, latest_run, score_distribution
 from scoring.versions import (
-    ModelError,
     approval_side,
     approve_scoring_model,
     describe_fit_rule,
@@ -94,10 +94,9 @@ def scoring_propose(request: HttpRequest) -> HttpResponse:
         try:
             changes = changes_from_forms(forms["numbers"], forms["fit"], forms["engagement"])
             draft = propose_scoring_model(actor=request.user, changes=changes)
-        except ModelError as error:
-            problems = [f"{field}: {' '.join(messages)}" for field, messages in error.errors.items()] or [
-                error.message
-            ]
+        except AppError as error:
+            fields = (error.errors or {}).items()
+            problems = [f"{field}: {' '.join(texts)}" for field, texts in fields] or [error.detail]
         else:
             messages.success(request, f"Draft v{draft.version} proposed; it needs approval from both teams.")
             return redirect(f"{reverse('scoring:model')}#draft-{draft.version}")
@@ -111,10 +110,10 @@ def scoring_propose(request: HttpRequest) -> HttpResponse:
 def scoring_approve(request: HttpRequest, version: int) -> HttpResponse:
     try:
         approval = approve_scoring_model(actor=request.user, version=version)
-    except ModelError as error:
-        if error.not_found:
-            raise Http404 from None
-        messages.error(request, error.message)
+    except NotFound:
+        raise Http404 from None
+    except AppError as error:
+        show_error(request, error)
     else:
         if approval.activated:
             messages.success(request, f"v{version} is now active; every lead is being rescored.")
