@@ -17,7 +17,7 @@ from funnel.handoff import accept_locked
 from funnel.models import Handoff, HandoffStatus
 from funnel.routing import route_locked_lead
 from leads.models import Lead, StageKind, Transition
-from leads.pipeline import SALES_WORKED, Stages, can_move, check_move, record_move
+from leads.pipeline import SALES_WORKED, Stages, check_move, move_refusal, record_move
 
 K = StageKind
 
@@ -30,8 +30,9 @@ def move_lead(
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)
         from_stage, to_stage = check_move(lead=lead, to_slug=to_slug, amount=amount, stages=stages)
-        if not can_move(user=actor, from_stage=from_stage, to_stage=to_stage):
-            raise Forbidden("Your team does not work these stages.")
+        refusal = move_refusal(user=actor, lead=lead, from_stage=from_stage, to_stage=to_stage)
+        if refusal:
+            raise Forbidden(refusal)
         now = timezone.now()
         from_kind = from_stage.kind if from_stage else K.INQUIRY
         if from_kind == K.MQL and to_stage.kind == K.SAL:

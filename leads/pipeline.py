@@ -20,7 +20,7 @@ from django.utils import timezone
 from core.errors import ValidationProblem
 from core.roles import MANAGERS, roles_of
 from leads import pipeline_sql
-from leads.models import Lead, Stage, StageKind, Transition
+from leads.models import Lead, Stage, StageKind, Team, Transition
 from leads.pipeline_sql import BulkMove
 
 K = StageKind
@@ -87,13 +87,37 @@ def allowed_moves(*, lead: Lead, stages: Stages | None = None) -> list[str]:
     return [s.slug for s in stages.allowed_from(lead.stage_id)]
 
 
-def can_move(*, user: Any, from_stage: Stage | None, to_stage: Stage) -> bool:
-    """Per stage team: a manager moves anything; a team moves leads out of or into the stages it owns."""
+# Kinds whose leads belong to one sales rep: only that rep (or a manager) moves them on.
+OWNER_WORKED = frozenset({K.SAL, K.SQL, K.OPPORTUNITY})
+CLOSED = frozenset({K.WON, K.LOST})
+
+
+def move_refusal(*, user: Any, lead: Lead, from_stage: Stage | None, to_stage: Stage) -> str | None:
+    """Who may move a lead (API.md): why ``user`` may not make this move, or None when they may.
+
+    Managers may make any allowed move. Otherwise the team that holds the lead *now* decides: a lead in a
+    marketing stage is moved by marketing; a lead in a sales stage only by its owner. A waiting MQL leaves
+    MQL only through accept or reject (its owner) or a manager. Reopening a won or lost lead is for managers.
+    """
     roles = roles_of(user)
     if MANAGERS in roles:
-        return True
-    teams = {to_stage.team} | ({from_stage.team} if from_stage else set())
-    return bool(roles & teams)
+        return None
+    kind = from_stage.kind if from_stage else K.INQUIRY
+    is_owner = lead.owner_id is not None and lead.owner_id == getattr(user, "pk", None)
+    if kind in CLOSED:
+        return "Only a manager can reopen a won or lost lead."
+    if kind == K.MQL:
+        if is_owner and to_stage.kind == K.SAL:
+            return None
+        return "A waiting MQL leaves MQL only when its owner accepts or rejects it, or by a manager."
+    if kind in OWNER_WORKED:
+        return None if is_owner else "Only the lead's owner or a manager can move a lead in a sales stage."
+    team = from_stage.team if from_stage else Team.MARKETING
+    return (
+        None
+        if team in roles
+        else f"Leads in {from_stage.name if from_stage else 'Inquiry'} are moved by {team}."
+    )
 
 
 def check_move(

@@ -229,3 +229,52 @@ def test_no_payload_makes_a_funnel_action_fail_with_a_server_error(manager, body
     lead = LeadFactory(stage="sql")
     response = client_for(manager).post(f"/api/v1/leads/{lead.pk}/{path}/", body, format="json")
     assert response.status_code < 500, response.content
+
+
+# --- Who may move a lead (API.md) ---------------------------------------------------------------------------
+
+
+def test_a_rep_cannot_move_a_lead_in_a_marketing_stage(rep):
+    lead = LeadFactory(stage="inquiry")
+    response = move(rep, lead, stage="nurture")
+    assert response.status_code == 403
+    assert "moved by marketing" in response.json()["detail"]
+    lead.refresh_from_db()
+    assert lead.stage_id == "inquiry"
+    assert not Transition.objects.filter(lead=lead).exists()
+
+
+def test_only_the_owner_moves_a_lead_in_a_sales_stage(rep, other_rep):
+    lead = LeadFactory(stage="sql", owner=rep)
+    assert move(other_rep, lead, stage="lost", reason="Not mine").status_code == 403
+    lead.refresh_from_db()
+    assert lead.stage_id == "sql"
+    assert move(rep, lead, stage="lost", reason="Chose to wait").status_code == 200
+
+
+def test_a_marketer_cannot_send_a_reps_opportunity_to_nurture(marketer, rep):
+    lead = LeadFactory(stage="opportunity", owner=rep)
+    assert move(marketer, lead, stage="nurture").status_code == 403
+    lead.refresh_from_db()
+    assert (lead.stage_id, lead.owner_id) == ("opportunity", rep.pk)
+
+
+def test_a_waiting_mql_leaves_only_through_a_decision_or_a_manager(scoring_model, rep, marketer, manager):
+    lead = qualified()
+    promotion.promote_qualified_leads()
+    lead.refresh_from_db()
+    assert (lead.stage_id, lead.owner_id) == ("mql", rep.pk)
+    assert move(rep, lead, stage="nurture").status_code == 403  # rejecting needs a reason: /reject/
+    assert move(marketer, lead, stage="inquiry").status_code == 403
+    assert Handoff.objects.get(lead=lead).status == "open"
+    assert move(manager, lead, stage="inquiry").status_code == 200
+    assert Handoff.objects.get(lead=lead).status == "withdrawn"
+
+
+def test_reopening_a_lost_lead_is_for_managers(rep, marketer, manager):
+    lead = LeadFactory(stage="lost", owner=rep)
+    assert move(rep, lead, stage="nurture").status_code == 403
+    assert move(marketer, lead, stage="nurture").status_code == 403
+    assert move(manager, lead, stage="nurture").status_code == 200
+    lead.refresh_from_db()
+    assert lead.stage_id == "nurture"
