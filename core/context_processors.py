@@ -12,6 +12,7 @@ NAVIGATION = [
     ("dashboard", "Dashboard", ROLES),
     ("leads:list", "Leads", ROLES),
     ("funnel:queue", "Queue", (SALES, MANAGERS)),
+    ("funnel:pipeline", "Pipeline", ROLES),
     ("funnel:feedback", "Feedback", (MARKETING, MANAGERS)),
     ("scoring:model", "Scoring", ROLES),
     ("goals", "Goals", ROLES),

@@ -12,6 +12,8 @@ urlpatterns = [
     path("queue/<int:lead_id>/reject/", views.reject, name="reject"),
     path("queue/<int:lead_id>/assign/", views.assign, name="assign"),
     path("feedback/", views.feedback_view, name="feedback"),
+    path("pipeline/", views.pipeline, name="pipeline"),
+    path("pipeline/<int:lead_id>/move/", views.pipeline_move, name="pipeline-move"),
 ]
 
 # One lead's page, under /leads/ in the ``leads`` namespace (see alignment/urls.py).

@@ -1,20 +1,22 @@
-"""Funnel pages: the sales queue (accept, reject, reassign) and marketing's feedback view."""
+"""Funnel pages: the sales queue (accept, reject, reassign), the pipeline board and marketing's feedback."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from core.csv_export import csv_response, wants_csv
 from core.errors import AppError
 from core.pages import error_text, role_required
-from core.roles import MANAGERS, MARKETING, SALES, is_manager
-from funnel import feedback, handoff, routing
+from core.roles import MANAGERS, MARKETING, SALES, has_role, is_manager
+from funnel import board, feedback, handoff, moves, routing
 from funnel.models import Handoff, HandoffStatus
 from leads.models import RejectReason
 from leads.selectors import get_lead_for
@@ -158,3 +160,65 @@ def feedback_view(request: HttpRequest) -> HttpResponse:
         "funnel/feedback.html",
         {"tables": tables, "rejected": feedback.rejected_rows(limit=FEEDBACK_LIST)},
     )
+
+
+class MoveForm(forms.Form):
+    """A move on the board: the target stage, a reason, and the amount Opportunity and Won need."""
+
+    stage = forms.SlugField(max_length=40)
+    reason = forms.CharField(max_length=500, required=False)
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+
+
+def _board_owner(request: HttpRequest) -> tuple[int | None, str]:
+    """Whose leads the board shows: a rep's own by default, everyone's for managers and marketing."""
+    rep = request.GET.get("rep", "")
+    if is_manager(request.user) or has_role(request.user, MARKETING):
+        if rep.isascii() and rep.isdigit():
+            return int(rep), rep
+        return None, "all"
+    if rep == "all":
+        return None, "all"
+    return request.user.pk, "mine"
+
+
+@role_required()
+@require_GET
+def pipeline(request: HttpRequest) -> HttpResponse:
+    owner_id, show = _board_owner(request)
+    context = {
+        "columns": board.build_board(user=request.user, owner_id=owner_id),
+        "show": show,
+        "owner_id": owner_id,
+        "reps": routing.reps_for_assignment(),
+        "is_sales": has_role(request.user, SALES) and not is_manager(request.user),
+    }
+    template = "funnel/_board.html" if request.htmx else "funnel/pipeline.html"
+    return render(request, template, context)
+
+
+@role_required()
+@require_POST
+def pipeline_move(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = get_lead_for(request.user, lead_id)
+    form = MoveForm(request.POST)
+    back = request.POST.get("next", "")
+    if not back.startswith("/pipeline/"):
+        back = reverse("funnel:pipeline")
+    if not form.is_valid():
+        messages.error(request, f"{lead.email}: " + " ".join(m for ms in form.errors.values() for m in ms))
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        transition = moves.move_lead(
+            lead_id=lead.pk,
+            to_slug=data["stage"],
+            actor=request.user,
+            reason=data["reason"] or "",
+            amount=data["amount"],
+        )
+    except AppError as error:
+        messages.error(request, f"{lead.name or lead.email}: {error_text(error)}")
+    else:
+        messages.success(request, f"{lead.name or lead.email} moved to {transition.to_stage.name}.")
+    return redirect(back)
