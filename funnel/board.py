@@ -74,7 +74,7 @@ def _column_leads(*, stage: Stage, base: QuerySet[Lead], now: datetime) -> Query
     return leads
 
 
-def _targets(*, user: Any, lead: Lead, stages: Stages) -> list[Target]:
+def move_targets(*, user: Any, lead: Lead, stages: Stages) -> list[Target]:
     """The moves this user may make with this lead (the allowed moves, less what the user may not do)."""
     current = stages.by_slug.get(lead.stage_id)
     return [
@@ -113,7 +113,7 @@ def build_board(*, user: Any, owner_id: int | None, now: datetime | None = None)
                 entered_at=lead.entered_at,
                 amount=lead.amount,
                 days_in_stage=(now - lead.entered_at).days if lead.entered_at else 0,
-                targets=_targets(user=user, lead=lead, stages=stages),
+                targets=move_targets(user=user, lead=lead, stages=stages),
             )
             for lead in leads.order_by("entered_at", "pk")[:CARDS_PER_COLUMN]
         ]

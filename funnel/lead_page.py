@@ -17,11 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django_countries import countries
 
 from core.pages import role_required
+from funnel.board import move_targets
 from funnel.models import Handoff, HandoffStatus
 from leads.forms import NoteForm
 from leads.models import Lead, Note, Transition
 from leads.notes import add_note
-from leads.pipeline import time_in_stages
+from leads.pipeline import Stages, time_in_stages
 from leads.selectors import get_lead_for
 from leads.timeline import lead_timeline
 
@@ -40,7 +41,7 @@ def duration_text(duration: timedelta) -> str:
     return f"{minutes}m"
 
 
-def _context(lead: Lead, note_form: NoteForm) -> dict[str, Any]:
+def _context(lead: Lead, note_form: NoteForm, *, user: Any) -> dict[str, Any]:
     now = timezone.now()
     transitions = list(
         Transition.objects.filter(lead=lead).select_related(
@@ -69,6 +70,7 @@ def _context(lead: Lead, note_form: NoteForm) -> dict[str, Any]:
         "more": more,
         "notes": Note.objects.filter(lead=lead).select_related("author")[:RECENT_NOTES],
         "note_form": note_form,
+        "targets": move_targets(user=user, lead=lead, stages=Stages.load()),
     }
 
 
@@ -76,7 +78,7 @@ def _context(lead: Lead, note_form: NoteForm) -> dict[str, Any]:
 @require_GET
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = get_lead_for(request.user, lead_id)
-    return render(request, "leads/detail.html", _context(lead, NoteForm()))
+    return render(request, "leads/detail.html", _context(lead, NoteForm(), user=request.user))
 
 
 @role_required()
@@ -85,7 +87,7 @@ def lead_add_note(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = get_lead_for(request.user, lead_id)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return render(request, "leads/detail.html", _context(lead, form), status=400)
+        return render(request, "leads/detail.html", _context(lead, form, user=request.user), status=400)
     add_note(lead=lead, author=request.user, body=form.cleaned_data["body"])
     messages.success(request, "Note added.")
     return redirect("leads:detail", lead_id=lead.pk)

@@ -203,7 +203,7 @@ def pipeline_move(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = get_lead_for(request.user, lead_id)
     form = MoveForm(request.POST)
     back = request.POST.get("next", "")
-    if not back.startswith("/pipeline/"):
+    if not (back.startswith("/pipeline/") or back == reverse("leads:detail", args=[lead.pk])):
         back = reverse("funnel:pipeline")
     if not form.is_valid():
         messages.error(request, f"{lead.email}: " + " ".join(m for ms in form.errors.values() for m in ms))

@@ -149,3 +149,24 @@ def test_anonymous_visitors_are_sent_to_log_in_and_the_roleless_are_refused(clie
     assert client.get("/pipeline/").status_code == 302
     client.force_login(nobody)
     assert client.get("/pipeline/").status_code == 403
+
+
+def test_the_lead_page_offers_the_same_moves_and_comes_back_to_the_lead(client, rep):
+    lead = in_stage("sql", owner=rep)
+    client.force_login(rep)
+    page = client.get(f"/leads/{lead.pk}/")
+    assert [t.slug for t in page.context["targets"]] == ["sal", "opportunity", "lost", "nurture"]
+    assert "Move to Opportunity" in page.content.decode()
+    response = client.post(
+        f"/pipeline/{lead.pk}/move/",
+        {"stage": "sal", "reason": "Needs discovery again", "next": f"/leads/{lead.pk}/"},
+    )
+    assert response["Location"] == f"/leads/{lead.pk}/"
+    lead.refresh_from_db()
+    assert lead.stage_id == "sal"
+    assert (
+        client.post(f"/pipeline/{lead.pk}/move/", {"stage": "sql", "next": "https://evil.example/"})[
+            "Location"
+        ]
+        == "/pipeline/"
+    )

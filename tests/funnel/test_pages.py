@@ -185,7 +185,7 @@ def test_feedback_tables_download_as_csv_escaped(client, rejections, manager):
 def test_the_lead_panel_shows_stage_history_sla_state_and_the_timeline(handed, rep, marketer):
     handoff.reject_lead(lead_id=handed[0].pk, actor=rep, reason="no-need", note="Uses a competitor")
     Note.objects.create(lead=handed[0], author=marketer, body="Will retarget")
-    context = lead_page_context(handed[0], NoteForm())
+    context = lead_page_context(handed[0], NoteForm(), user=marketer)
     assert [stay["stage"].slug for stay in context["stays"]] == ["nurture", "mql"]
     html = render_to_string("funnel/lead_panel.html", context)
     assert "No need" in html
