@@ -6,7 +6,6 @@ import heapq
 from itertools import islice
 from typing import Any
 
-from funnel.models import Handoff
 from leads.models import Activity, Lead, Note, Transition
 
 MAX_PAGE_SIZE = 200
@@ -66,7 +65,3 @@ def lead_timeline(*, lead: Lead, offset: int = 0, limit: int = 50) -> tuple[list
     merged = heapq.merge(activities, transitions, notes, key=lambda item: item["at"], reverse=True)
     page = list(islice(merged, offset, end))
     return page[:limit], len(page) > limit
-
-
-def open_handoff(*, lead: Lead) -> Handoff | None:
-    return Handoff.objects.filter(lead=lead, status="open").select_related("rep").first()
