@@ -175,6 +175,40 @@ def test_rep_scopes_follow_the_owner_or_the_latest_hand_off_and_hand_off_kpis_th
     assert theirs["reject_reasons"] == {"no-need": 1}
 
 
+def test_acceptance_and_rejection_are_never_mixed_up(db, rep):
+    # The pipeline above accepts as many MQLs as it rejects in every scope, so there a swap of the two would
+    # pass. Here, all in November: A and B become MQLs and are accepted, C becomes an MQL and is rejected,
+    # D is an MQL still waiting. Four MQLs: accepted 2 of 4, rejected 1 of 4.
+    for day in (1, 2):  # A, B
+        lead = journey(created=at(11, day), source="web", owner=rep).to("mql", at(11, day, 11))
+        handoff(
+            lead.lead, rep, assigned=at(11, day, 11), due=at(11, day + 1, 11), status="accepted",
+            closed=at(11, day, 15),
+        )  # fmt: skip
+        lead.to("sal", at(11, day, 15))
+    c = journey(created=at(11, 3), source="web", owner=rep).to("mql", at(11, 3, 11))
+    handoff(
+        c.lead, rep, assigned=at(11, 3, 11), due=at(11, 4, 11), status="rejected", closed=at(11, 3, 13),
+        reason="no-budget",
+    )  # fmt: skip
+    c.to("nurture", at(11, 3, 13), reason="no-budget")
+    d = journey(created=at(11, 4), source="web", owner=rep).to("mql", at(11, 4, 11))
+    handoff(d.lead, rep, assigned=at(11, 4, 11), due=at(11, 5, 11))
+
+    compute_snapshots(period=NOVEMBER, now=AFTER_NOVEMBER)
+
+    for scope in ("all", f"rep:{rep.pk}"):  # every lead is rep's
+        values = snapshot(NOVEMBER, scope)
+        assert values["mqls"] == 4, scope
+        assert values["sals"] == 2, scope  # A, B
+        assert values["acceptance_rate"] == 0.5, scope  # A, B of 4
+        assert values["rejection_rate"] == 0.25, scope  # C of 4
+        assert values["reject_reasons"] == {"no-budget": 1}, scope
+        # Due in November: A, B and C answered in time, D open past its deadline.
+        assert values["sla_compliance"] == 0.75, scope
+        assert values["median_hours_to_accept"] == 4.0, scope  # A and B, 11:00 to 15:00
+
+
 def test_a_persona_scope_has_counts_but_no_cost(pipeline):
     compute_snapshots(period=NOVEMBER, now=AFTER_NOVEMBER)
     values = snapshot(NOVEMBER, "persona:ops")  # L1, L3, L7, L12
