@@ -184,7 +184,7 @@ def physical_limit() -> tuple[int, float]:
 
 
 def full_rescore(reason: str) -> tuple[int, float]:
-    from scoring.scoring import rescore_all
+    from scoring.rescore import rescore_all
 
     started = time.perf_counter()
     run = rescore_all(reason=reason)
