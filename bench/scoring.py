@@ -1,14 +1,15 @@
 """Benchmark: full rescore against its physical limit, and the incremental path's latency with a real worker.
 
-    python bench/scoring.py --leads 1000000 --activities 5000000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python bench/scoring.py \\
+        --leads 1000000 --activities 5000000
 
-The script creates its own PostgreSQL database (``aln_bench_scoring``, or ``BENCH_DB``, on the server of
-``BENCH_PG``, default ``postgres://postgres@127.0.0.1:5432``), migrates it, generates the leads and
-activities in SQL, and measures on the same server in one run:
+The script creates a scratch PostgreSQL database next to the one of ``DATABASE_URL`` (``bench.common``),
+migrates it, generates the leads (job titles and personas of the demo data, ``leads.demo``) and activities in
+SQL, and measures on the same server in one run:
 
 (a) the physical limit: one hand-written ``UPDATE`` computing the default model's fit part with ``CASE``
     expressions for every lead;
-(b) our full rescore (``leads.scoring.rescore_all``: fit + decayed engagement with the 30-day caps +
+(b) our full rescore (``scoring.rescore.rescore_all``: fit + decayed engagement with the 30-day caps +
     breakdown + history rows), as the nightly job runs it;
 
 and prints rows/s for both, the ratio (b)/(a) and the wall time of (b). Then it starts a Celery worker
@@ -29,26 +30,12 @@ from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parents[1]
-DB_NAME = os.environ.get("BENCH_DB", "aln_bench_scoring")
-SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ROOT, scratch_database, setup_django
+
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12")
 
-TITLES = [
-    ("Chief Operating Officer", "c_level", True),
-    ("CFO", "c_level", True),
-    ("VP Operations", "vp", True),
-    ("Director of IT", "director", True),
-    ("Head of Operations", "director", True),
-    ("Operations Manager", "manager", False),
-    ("IT Manager", "manager", True),
-    ("Team Lead", "manager", False),
-    ("Business Analyst", "individual", False),
-    ("Data Engineer", "individual", False),
-    ("Operations Specialist", "individual", False),
-    ("Intern", "other", False),
-    ("Student", "other", False),
-]
 # (type, cumulative share): page views and e-mail opens are common, demo requests rare.
 TYPE_MIX = [
     ("page_view", 0.40),
@@ -65,70 +52,57 @@ TYPE_MIX = [
 ]
 
 
-def admin_execute(sql: str) -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def setup_django() -> None:
-    os.environ.update(
-        DATABASE_URL=f"{SERVER}/{DB_NAME}",
-        REDIS_URL=REDIS,
-        DJANGO_SETTINGS_MODULE="alignment.settings",
-        SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        DEBUG="false",
-        HTTPS="false",
-        ALLOWED_HOSTS="testserver,localhost",
-        STATIC_MANIFEST="false",
-        LOG_LEVEL="WARNING",
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
 def generate(*, leads: int, activities: int) -> None:
     from django.db import connection
 
-    titles = ", ".join(f"ROW('{t}', '{s}', {str(d).lower()})::bench_title" for t, s, d in TITLES)
+    from leads.demo import PERSONAS, TITLES
+
     type_case = " ".join(f"WHEN r < {share} THEN '{name}'" for name, share in TYPE_MIX)
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(0.42)")
-        cursor.execute("DROP TYPE IF EXISTS bench_title; CREATE TYPE bench_title AS (t text, s text, d bool)")
-        for slug in ("ops-leader", "it-director", "finance-head", "practitioner", "student"):
+        for slug, name, description in PERSONAS:
             cursor.execute(
-                "INSERT INTO leads_persona (slug, name, description) VALUES (%s, %s, '') "
+                "INSERT INTO leads_persona (slug, name, description) VALUES (%s, %s, %s) "
                 "ON CONFLICT DO NOTHING",
-                [slug, slug],
+                [slug, name, description],
             )
         cursor.execute("SELECT array_agg(id ORDER BY id) FROM leads_persona")
         personas = cursor.fetchone()[0]
         cursor.execute(
-            f"""
+            """
             INSERT INTO leads_lead (email, first_name, last_name, company, job_title, seniority,
                 is_decision_maker, company_size, industry, country, phone, persona_id, source, utm_source,
                 utm_medium, utm_campaign, external_id, consent, attributes, score, fit_score,
                 engagement_score, grade, score_breakdown, stage, created_at, updated_at)
             SELECT 'lead' || g || '@' || CASE WHEN r_mail < 0.1 THEN 'gmail.com'
                                               ELSE 'firm' || mod(g, 20000) || '.example' END,
-                   'Pat', 'Lead' || g, 'Firm ' || mod(g, 20000), (tt).t, (tt).s,
-                   CASE WHEN r_dm < 0.85 THEN (tt).d END,
+                   'Pat', 'Lead' || g, 'Firm ' || mod(g, 20000),
+                   (%(titles)s::text[])[t], (%(seniorities)s::text[])[t],
+                   CASE WHEN r_dm < 0.85 THEN (%(deciders)s::bool[])[t] END,
                    (ARRAY[8, 25, 60, 120, 250, 600, 1500, 5000, 20000])[1 + floor(r_size * 9)::int],
                    (ARRAY['software', 'logistics', 'retail', 'banking', 'energy'])[1 + floor(r_ind * 5)::int],
                    (ARRAY['DE', 'GB', 'US', 'FR', 'SE', 'IN', 'BR', 'CA'])[1 + floor(r_cty * 8)::int],
                    '',
-                   CASE WHEN r_per < 0.9 THEN (%(personas)s::bigint[])[1 + floor(r_per / 0.9 * 5)::int] END,
-                   'web', '', '', '', '', true, '{{}}'::jsonb, 0, 0, 0, 'D', '[]'::jsonb, 'inquiry',
+                   CASE WHEN r_per < 0.9
+                        THEN (%(personas)s::bigint[])[1 + floor(r_per / 0.9 * %(n_personas)s)::int] END,
+                   'web', '', '', '', '', true, '{}'::jsonb, 0, 0, 0, 'D', '[]'::jsonb, 'inquiry',
                    now() - r_age * interval '365 days', now() - r_age * interval '365 days'
             FROM (
-                SELECT g, (ARRAY[{titles}])[1 + floor(random() * {len(TITLES)})::int] AS tt,
+                SELECT g, 1 + floor(random() * %(n_titles)s)::int AS t,
                        random() AS r_mail, random() AS r_dm, random() AS r_size, random() AS r_ind,
                        random() AS r_cty, random() AS r_per, random() AS r_age
                 FROM generate_series(1, %(n)s) AS g
             ) AS s
             """,
-            {"n": leads, "personas": personas},
+            {
+                "n": leads,
+                "personas": personas,
+                "n_personas": len(personas),
+                "titles": [title for title, _, _ in TITLES],
+                "seniorities": [seniority for _, seniority, _ in TITLES],
+                "deciders": [decides for _, _, decides in TITLES],
+                "n_titles": len(TITLES),
+            },
         )
         cursor.execute("SELECT min(id), max(id) FROM leads_lead")
         lo, hi = cursor.fetchone()
@@ -144,16 +118,15 @@ def generate(*, leads: int, activities: int) -> None:
             """,
             {"lo": lo, "n": hi - lo + 1, "m": activities},
         )
-        cursor.execute("DROP TYPE bench_title")
         cursor.execute("UPDATE leads_lead SET updated_at = now() - interval '2 days'")
 
 
-def vacuum(table: str) -> None:
-    with psycopg.connect(f"{SERVER}/{DB_NAME}", autocommit=True) as conn:
+def vacuum(url: str, table: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"VACUUM ANALYZE {table}")
 
 
-def physical_limit() -> tuple[int, float]:
+def physical_limit(url: str) -> tuple[int, float]:
     """(a) One hand-written UPDATE computing the default model's fit part with CASE for every lead."""
     fit = """(
         CASE WHEN seniority IN ('c_level', 'vp', 'director') THEN 20 ELSE 0 END
@@ -166,7 +139,7 @@ def physical_limit() -> tuple[int, float]:
       + CASE WHEN strpos(lower(job_title), 'student') > 0 THEN -30 ELSE 0 END
       + CASE WHEN strpos(lower(job_title), 'intern') > 0 THEN -20 ELSE 0 END
       + CASE WHEN split_part(email, '@', 2) IN ('gmail.com', 'gmx.de', 'web.de') THEN -15 ELSE 0 END)"""
-    with psycopg.connect(f"{SERVER}/{DB_NAME}", autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:
         target = [
             row[0]
             for row in conn.execute(
@@ -184,7 +157,7 @@ def physical_limit() -> tuple[int, float]:
 
 
 def full_rescore(reason: str) -> tuple[int, float]:
-    from scoring.scoring import rescore_all
+    from scoring.rescore import rescore_all
 
     started = time.perf_counter()
     run = rescore_all(reason=reason)
@@ -266,60 +239,59 @@ def main() -> None:
     parser.add_argument("--rerun", action="store_true", help="also time a second full run (steady state)")
     args = parser.parse_args()
 
-    admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    admin_execute(f"CREATE DATABASE {DB_NAME}")
-    try:
-        setup_django()
-        from django.core.management import call_command
+    with scratch_database("bench_scoring", keep=args.keep) as url:
+        os.environ.update(REDIS_URL=REDIS, ALLOWED_HOSTS="testserver,localhost", LOG_LEVEL="WARNING")
+        try:
+            setup_django(url)
+            run(url, args)
+        finally:
+            from django.db import connections
 
-        call_command("migrate", verbosity=0)
-        started = time.perf_counter()
-        generate(leads=args.leads, activities=args.activities)
-        vacuum("leads_lead")
-        vacuum("leads_activity")
+            connections.close_all()
+
+
+def run(url: str, args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    generate(leads=args.leads, activities=args.activities)
+    vacuum(url, "leads_lead")
+    vacuum(url, "leads_activity")
+    print(
+        f"generated {args.leads:,} leads and {args.activities:,} activities in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+
+    rows_a, seconds_a = physical_limit(url)
+    vacuum(url, "leads_lead")
+    rows_b, seconds_b = full_rescore("bench: first run")
+    rate_a, rate_b = rows_a / seconds_a, rows_b / seconds_b
+    print(
+        f"(a) physical limit, one UPDATE with CASE (fit only): {rows_a:,} rows in {seconds_a:.1f} s "
+        f"= {rate_a:,.0f} rows/s"
+    )
+    print(
+        f"(b) full rescore, first run (fit + decayed engagement + breakdown + history): {rows_b:,} rows "
+        f"in {seconds_b:.1f} s = {rate_b:,.0f} rows/s"
+    )
+    print(
+        f"    ratio (b)/(a) = {rate_b / rate_a:.2f} (target >= 0.3); wall time of (b) {seconds_b:.1f} s "
+        f"(target <= 60 s)"
+    )
+    if args.rerun:
+        vacuum(url, "leads_lead")
+        rows_c, seconds_c = full_rescore("bench: nightly rerun")
+        rate_c = rows_c / seconds_c
         print(
-            f"generated {args.leads:,} leads and {args.activities:,} activities in "
-            f"{time.perf_counter() - started:.1f} s"
+            f"(b') full rescore, nightly rerun: {rows_c:,} rows in {seconds_c:.1f} s "
+            f"= {rate_c:,.0f} rows/s, ratio {rate_c / rate_a:.2f}"
         )
 
-        rows_a, seconds_a = physical_limit()
-        vacuum("leads_lead")
-        rows_b, seconds_b = full_rescore("bench: first run")
-        rate_a, rate_b = rows_a / seconds_a, rows_b / seconds_b
-        print(
-            f"(a) physical limit, one UPDATE with CASE (fit only): {rows_a:,} rows in {seconds_a:.1f} s "
-            f"= {rate_a:,.0f} rows/s"
-        )
-        print(
-            f"(b) full rescore, first run (fit + decayed engagement + breakdown + history): {rows_b:,} rows "
-            f"in {seconds_b:.1f} s = {rate_b:,.0f} rows/s"
-        )
-        print(
-            f"    ratio (b)/(a) = {rate_b / rate_a:.2f} (target >= 0.3); wall time of (b) {seconds_b:.1f} s "
-            f"(target <= 60 s)"
-        )
-        if args.rerun:
-            vacuum("leads_lead")
-            rows_c, seconds_c = full_rescore("bench: nightly rerun")
-            rate_c = rows_c / seconds_c
-            print(
-                f"(b') full rescore, nightly rerun: {rows_c:,} rows in {seconds_c:.1f} s "
-                f"= {rate_c:,.0f} rows/s, ratio {rate_c / rate_a:.2f}"
-            )
-
-        timings = incremental_latency(samples=args.samples)
-        p50 = statistics.median(timings)
-        p95 = statistics.quantiles(timings, n=20)[-1] if len(timings) >= 2 else timings[0]
-        print(
-            f"incremental: API call returned -> new score visible, {len(timings)} samples, real worker: "
-            f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target <= 5 s)"
-        )
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    timings = incremental_latency(samples=args.samples)
+    p50 = statistics.median(timings)
+    p95 = statistics.quantiles(timings, n=20)[-1] if len(timings) >= 2 else timings[0]
+    print(
+        f"incremental: API call returned -> new score visible, {len(timings)} samples, real worker: "
+        f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target <= 5 s)"
+    )
 
 
 if __name__ == "__main__":

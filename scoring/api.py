@@ -1,17 +1,17 @@
-"""The scoring-model API: thin views over ``scoring.versions``."""
+"""The scoring-model API: thin views over ``scoring.versions`` (propose, approve)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import ValidationProblem
+from core.errors import NotFound, ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
 from core.permissions import API_PERMISSIONS
@@ -94,7 +94,7 @@ class ActiveScoringModelView(APIView):
     def get(self, request: Request) -> Response:
         model = active_scoring_model()
         if model is None:
-            raise exceptions.NotFound("No scoring model is active.")
+            raise NotFound("No scoring model is active.")
         return Response(ScoringModelSerializer(model).data)
 
 

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from leads.signals import leads_changed
+
 
 class ScoringConfig(AppConfig):
     name = "scoring"
     verbose_name = "Scoring"
 
     def ready(self) -> None:
-        from leads.signals import leads_changed
-        from scoring import receivers
+        from scoring import receivers  # loads models and tasks: only once the app registry is ready
 
         leads_changed.connect(receivers.on_leads_changed, dispatch_uid="scoring.leads_changed")

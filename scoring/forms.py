@@ -8,15 +8,11 @@ from django import forms
 
 from leads.models import ActivityType, Grade
 from scoring.models import ScoringModel
-from scoring.scoring import BOOL, FIT_FIELDS, NUMBER
+from scoring.rules import BOOL, FIT_FIELDS, NUMBER, OPERATOR_WORDS
 
 OPERATOR_CHOICES = [
-    ("eq", "is"),
-    ("in", "is one of (comma-separated)"),
-    ("contains", "contains"),
-    ("gte", "is at least"),
-    ("lte", "is at most"),
-    ("is_true", "is true"),
+    (operator, f"{words} (comma-separated)" if operator == "in" else words)
+    for operator, words in OPERATOR_WORDS.items()
 ]
 
 

@@ -1,3 +1,5 @@
+"""Scoring's tables: the versioned scoring model, each lead's score history, and full-run progress."""
+
 from __future__ import annotations
 
 from django.conf import settings

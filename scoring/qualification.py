@@ -1,8 +1,9 @@
 """The MQL bar: the contract between scoring (which computes scores) and the funnel (which promotes leads).
 
 A lead meets the bar when its score reaches the active model's ``mql_threshold`` and its grade is at or
-above ``min_grade`` (A is best). Scoring never promotes leads itself; after it commits new scores it sends
-``leads.signals.leads_scored`` and the funnel promotes the leads that meet the bar.
+above ``min_grade`` (A is best). Scoring never promotes leads itself: inside the transaction that writes new
+scores it sends ``scoring.signals.leads_scored``, and the funnel (``funnel.promotion``) promotes the leads
+that meet the bar, reading it from here.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """What the scoring page shows: the score distribution by grade and the calibration of score bands.
 
-Calibration counts, per score band, how many leads reached SAL, SQL and Won. The leads app may not import
-the funnel, so "reached" is read from the lead's current stage: a lead now in ``sql`` has passed ``sal``
-too. Leads that went on to ``lost`` or ``nurture`` after SAL are therefore not counted as having reached
-it; stages added by managers count when their slug is one of the kinds below. A higher app may replace
-``REACHED`` (stage slugs per milestone) in its ``AppConfig.ready()`` if it keeps a better record.
+Calibration counts, per score band, how many leads reached SAL, SQL and Won. "Reached" is read from each
+lead's transitions (``leads.pipeline.reached_q``), not from its current stage: a lead that went SAL → Lost
+did reach SAL. A lead reached a milestone when it ever entered a stage of that kind or a later one, so
+stages that managers add count by their kind, and a history imported without every step still counts.
 """
 
 from __future__ import annotations
@@ -14,14 +13,16 @@ from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 
-from leads.models import Lead
+from leads.models import Lead, StageKind
+from leads.pipeline import reached_q
 from scoring.models import ScoringRun
 
-# Stage slugs that mean a lead has reached each milestone (the seeded stages' slugs are their kinds).
+K = StageKind
+# The stage kinds whose entry means a lead has reached each milestone.
 REACHED: dict[str, tuple[str, ...]] = {
-    "sal": ("sal", "sql", "opportunity", "won"),
-    "sql": ("sql", "opportunity", "won"),
-    "won": ("won",),
+    "sal": (K.SAL, K.SQL, K.OPPORTUNITY, K.WON),
+    "sql": (K.SQL, K.OPPORTUNITY, K.WON),
+    "won": (K.WON,),
 }
 
 HISTOGRAM_BANDS = [(None, 0), *((low, low + 10) for low in range(0, 100, 10)), (100, None)]
@@ -107,13 +108,14 @@ def score_distribution(*, width: int = 720, height: int = 200) -> dict[str, Any]
 
 
 def calibration() -> list[dict[str, Any]]:
-    """Per score band: leads, and how many (and what share) reached SAL, SQL and Won (one query)."""
+    """Per score band (by current score): leads, and how many (and what share) ever reached SAL, SQL and Won
+    (one query)."""
     rows = (
         Lead.objects.annotate(band=_band_case(CALIBRATION_BANDS))
         .values("band")
         .annotate(
             total=Count("id"),
-            **{name: Count("id", filter=Q(stage__in=slugs)) for name, slugs in REACHED.items()},
+            **{name: Count("id", filter=reached_q(kinds)) for name, kinds in REACHED.items()},
         )
         .order_by()
     )

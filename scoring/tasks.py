@@ -1,11 +1,13 @@
-"""Celery tasks of scoring: thin, idempotent, ids only. The logic lives in ``scoring.scoring``."""
+"""Celery tasks of scoring: thin, idempotent, ids only. The logic lives in the domain modules."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.db import OperationalError
 
-from scoring import scoring
+from scoring.rescore import rescore_all
+from scoring.scoring import score_leads
+from scoring.sweep import sweep_stale_scores
 
 _RETRY = {
     "autoretry_for": (OperationalError,),
@@ -18,17 +20,17 @@ _RETRY = {
 @shared_task(**_RETRY, soft_time_limit=120, time_limit=150)
 def score_leads_task(lead_ids: list[int]) -> int:
     """Rescore a few leads (a batch of new leads or activities); leads that are gone are skipped."""
-    return len(scoring.score_leads(lead_ids=[int(i) for i in lead_ids]))
+    return len(score_leads(lead_ids=[int(i) for i in lead_ids]))
 
 
 @shared_task(**_RETRY, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 60)
 def rescore_all_task(reason: str = "nightly") -> int:
     """Rescore every lead with the active model (on activation, and nightly because scores decay)."""
-    run = scoring.rescore_all(reason=reason)
+    run = rescore_all(reason=reason)
     return run.done if run is not None else 0
 
 
 @shared_task(**_RETRY, soft_time_limit=300, time_limit=330)
 def sweep_stale_scores_task() -> int:
     """Rescore leads whose score is missing or older than their last change (a lost message, say)."""
-    return scoring.sweep_stale_scores()
+    return sweep_stale_scores()

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import AppError, NotFound
 from core.pages import role_required, show_error
+from scoring.describe import describe_fit_rule, engagement_rule_sentence, fit_rule_sentence, model_diff
 from scoring.forms import (
     EngagementRuleFormSet,
     FitRuleFormSet,
@@ -21,15 +22,7 @@ from scoring.forms import (
 )
 from scoring.models import ScoringModel, ScoringModelStatus
 from scoring.report import calibration, latest_run, score_distribution
-from scoring.versions import (
-    approval_side,
-    approve_scoring_model,
-    describe_fit_rule,
-    engagement_rule_sentence,
-    fit_rule_sentence,
-    model_diff,
-    propose_scoring_model,
-)
+from scoring.versions import approval_side, approve_scoring_model, propose_scoring_model
 
 
 def _scoring_context(request: HttpRequest, *, forms: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -111,7 +104,7 @@ def scoring_approve(request: HttpRequest, version: int) -> HttpResponse:
     try:
         approval = approve_scoring_model(actor=request.user, version=version)
     except NotFound:
-        raise Http404 from None
+        raise  # an unknown version is the 404 page (core.middleware.AppErrorMiddleware)
     except AppError as error:
         show_error(request, error)
     else:

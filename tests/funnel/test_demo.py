@@ -12,7 +12,7 @@ from funnel.models import Handoff
 from leads.demo import seed_activities, seed_leads
 from leads.models import Lead, Transition
 from scoring.qualification import mql_bar_q
-from scoring.scoring import rescore_all
+from scoring.rescore import rescore_all
 
 pytestmark = pytest.mark.django_db
 

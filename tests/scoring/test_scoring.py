@@ -6,9 +6,10 @@ import pytest
 import time_machine
 
 from leads.models import Activity, Lead
-from scoring import scoring
+from scoring import scoring, sweep
 from scoring.models import ScoreChange, ScoringModel, ScoringRun
 from scoring.qualification import active_scoring_model, leads_meeting_mql_bar
+from scoring.rescore import rescore_all
 from scoring.signals import leads_scored
 from scoring.tasks import rescore_all_task, score_leads_task, sweep_stale_scores_task
 from tests.conftest import needs_postgres
@@ -167,7 +168,7 @@ def test_very_old_activities_count_nothing_and_do_not_break_the_sql_path():
     lead = LeadFactory()
     activity(lead, "meeting", 3650)
     assert rescore(lead).engagement_score == 0
-    run = scoring.rescore_all(reason="test", now=NOW)
+    run = rescore_all(reason="test", now=NOW)
     lead.refresh_from_db()
     assert run.status == "done"
     assert lead.engagement_score == 0
@@ -232,7 +233,7 @@ def test_scoring_announces_the_rescored_leads_inside_the_transaction():
 def test_a_full_run_scores_every_lead_in_ranges_and_keeps_its_progress():
     use_model(fit_rules=[rule("seniority", "eq", "vp", 25, "VP")])
     leads = [LeadFactory(seniority="vp") for _ in range(7)]
-    run = scoring.rescore_all(reason="test", now=NOW, id_span=3)
+    run = rescore_all(reason="test", now=NOW, id_span=3)
     assert (run.status, run.done, run.total, run.model_version, run.percent) == ("done", 7, 7, 7, 100)
     assert run.finished_at is not None
     assert set(Lead.objects.values_list("score", flat=True)) == {25}
@@ -247,7 +248,7 @@ def test_the_full_run_and_the_incremental_path_agree_on_the_default_model():
     incremental = rescore(lead)
     expected = (incremental.score, incremental.grade, incremental.score_breakdown)
     Lead.objects.update(score=0, score_breakdown=[], grade="D")
-    scoring.rescore_all(reason="test", now=NOW)
+    rescore_all(reason="test", now=NOW)
     lead.refresh_from_db()
     assert (lead.score, lead.grade, lead.score_breakdown) == expected
 
@@ -260,9 +261,9 @@ def test_the_sweep_rescores_leads_never_scored_or_changed_since_their_score():
     scoring.score_leads(lead_ids=[fresh.pk, changed.pk], now=NOW)
     Lead.objects.filter(pk=changed.pk).update(updated_at=NOW + timedelta(minutes=1))
     with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
-        assert scoring.stale_lead_ids(limit=100) == sorted([never.pk, changed.pk])
-        assert scoring.sweep_stale_scores() == 2
-        assert scoring.stale_lead_ids(limit=100) == []
+        assert sweep.stale_lead_ids(limit=100) == sorted([never.pk, changed.pk])
+        assert sweep.sweep_stale_scores() == 2
+        assert sweep.stale_lead_ids(limit=100) == []
 
 
 @time_machine.travel(NOW, tick=False)
@@ -272,7 +273,7 @@ def test_the_sweep_rescores_a_lead_whose_activity_arrived_after_its_score():
     with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
         Activity.objects.create(lead=lead, type="demo_request", occurred_at=NOW - timedelta(days=1))
     with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
-        assert scoring.stale_lead_ids(limit=100) == [lead.pk]
+        assert sweep.stale_lead_ids(limit=100) == [lead.pk]
         sweep_stale_scores_task()
     lead.refresh_from_db()
     assert lead.engagement_score > 0
@@ -284,7 +285,7 @@ def test_the_sweep_picks_up_leads_scored_by_a_retired_version():
     scoring.score_leads(lead_ids=[lead.pk], now=NOW)
     Lead.objects.filter(pk=lead.pk).update(scoring_version=0)
     with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
-        assert scoring.stale_lead_ids(limit=100) == [lead.pk]
+        assert sweep.stale_lead_ids(limit=100) == [lead.pk]
 
 
 def test_tasks_take_ids_and_skip_leads_that_are_gone():
@@ -299,8 +300,8 @@ def test_without_an_active_model_nothing_is_scored():
     ScoringModel.objects.all().delete()
     lead = LeadFactory()
     assert scoring.score_leads(lead_ids=[lead.pk]) == []
-    assert scoring.rescore_all(reason="test") is None
-    assert scoring.sweep_stale_scores() == 0
+    assert rescore_all(reason="test") is None
+    assert sweep.sweep_stale_scores() == 0
 
 
 @needs_postgres
@@ -309,7 +310,7 @@ def test_a_full_run_on_postgresql_scores_ranges_on_parallel_connections():
     use_model(fit_rules=[rule("seniority", "eq", "vp", 25, "VP")])
     for _ in range(9):
         LeadFactory(seniority="vp")
-    run = scoring.rescore_all(reason="test", now=NOW, id_span=2, workers=3)
+    run = rescore_all(reason="test", now=NOW, id_span=2, workers=3)
     assert (run.status, run.done, run.total) == ("done", 9, 9)
     assert set(Lead.objects.values_list("score", "scoring_version")) == {(25, 7)}
     assert ScoreChange.objects.count() == 9

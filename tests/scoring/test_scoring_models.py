@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from core.models import AuditEvent
+from scoring.describe import model_diff
 from scoring.models import ScoringModel
 from scoring.tasks import rescore_all_task
-from scoring.versions import model_diff
 from tests.conftest import client_for
 from tests.factories import UserFactory
 

@@ -1,13 +1,35 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.test import Client
 
+from leads.models import Lead, Stage, Transition
 from scoring.models import ScoringModel, ScoringRun
+from scoring.report import calibration
 from scoring.tasks import rescore_all_task
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+TO_WON = ("inquiry", "mql", "sal", "sql", "opportunity", "won")
+TO_SQL = ("inquiry", "mql", "sal", "sql")
+TO_SAL = ("inquiry", "mql", "sal")
+
+
+def lead_through(*slugs: str, score: int) -> Lead:
+    """A lead with ``score`` that entered these stages one after another and is now in the last one."""
+    lead = LeadFactory(score=score, stage=slugs[-1])
+    stages = Stage.objects.in_bulk(slugs, field_name="slug")
+    previous = None
+    for hours, slug in enumerate(slugs):
+        Transition.objects.create(
+            lead=lead, from_stage=previous, to_stage=stages[slug], at=START + timedelta(hours=hours)
+        )
+        previous = stages[slug]
+    return lead
 
 
 def browser_for(user) -> Client:
@@ -71,7 +93,8 @@ def test_the_page_needs_a_login_and_a_team(nobody, client):
 
 def test_the_page_runs_a_constant_number_of_queries(rep, django_assert_max_num_queries):
     for n in range(30):
-        LeadFactory(score=n * 4, grade="ABCD"[n % 4], stage=["inquiry", "sal", "sql", "won"][n % 4])
+        lead = lead_through(*[("inquiry",), TO_SAL, TO_SQL, TO_WON][n % 4], score=n * 4)
+        Lead.objects.filter(pk=lead.pk).update(grade="ABCD"[n % 4])
     ScoringRun.objects.create(
         model_version=1,
         reason="test",
@@ -89,15 +112,25 @@ def test_the_page_runs_a_constant_number_of_queries(rep, django_assert_max_num_q
 
 
 def test_calibration_counts_leads_that_reached_each_milestone_by_band(rep):
-    LeadFactory(score=85, stage="won")
-    LeadFactory(score=90, stage="sql")
-    LeadFactory(score=81, stage="inquiry")
-    LeadFactory(score=5, stage="sal")
-    from scoring.report import calibration
+    lead_through(*TO_WON, score=85)
+    lead_through(*TO_SQL, score=90)
+    lead_through("inquiry", score=81)
+    lead_through(*TO_SAL, score=5)
 
     rows = {row["band"]: row for row in calibration()}
     assert (rows["80+"]["total"], rows["80+"]["sal"], rows["80+"]["sql"], rows["80+"]["won"]) == (3, 2, 2, 1)
     assert (rows["under 20"]["total"], rows["under 20"]["sal"]) == (1, 1)
+
+
+def test_calibration_counts_a_lead_that_went_on_to_lost_as_having_reached_sal(rep):
+    lead_through("inquiry", "mql", "sal", "lost", score=45)
+    lead_through("inquiry", "mql", "nurture", score=50)
+
+    rows = {row["band"]: row for row in calibration()}
+    band = rows["40\u201359"]
+    assert (band["total"], band["sal"], band["sql"], band["won"]) == (2, 1, 0, 0)
+    assert band["sal_rate"] == 0.5
+    assert all(row["sal"] == 0 for name, row in rows.items() if name != "40\u201359")
 
 
 def test_proposing_and_approving_through_the_page_activates_the_draft(

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leads.models import Activity, ActivityType, Lead, Persona
-from scoring import scoring
+from scoring import rescore, scoring, scoring_sql
 from scoring.models import ScoreChange, ScoringModel
+from scoring.rules import compile_model
 from tests.conftest import needs_postgres
 
 pytestmark = pytest.mark.django_db
@@ -184,9 +185,9 @@ def test_the_sql_full_path_agrees_exactly_with_the_python_incremental_path(db, m
     incremental = _scores(ids)
     history = ScoreChange.objects.count()
     _forget_scores()
-    compiled = scoring.compile_model(ScoringModel.objects.get())
+    compiled = compile_model(ScoringModel.objects.get())
     with transaction.atomic():
-        scoring.score_leads_sql(model=compiled, now=NOW, reason="full", lo=min(ids), hi=max(ids))
+        scoring_sql.score_leads_sql(model=compiled, now=NOW, reason="full", lo=min(ids), hi=max(ids))
     assert _scores(ids) == incremental
     assert ScoreChange.objects.count() == history == len(ids)
     _check_breakdowns_sum_to_scores(incremental)
@@ -199,6 +200,6 @@ def test_a_full_run_agrees_exactly_with_the_incremental_path(db, model_fields, l
     scoring.score_leads(lead_ids=ids, now=NOW)
     incremental = _scores(ids)
     _forget_scores()
-    scoring.rescore_all(reason="test", now=NOW, id_span=2)
+    rescore.rescore_all(reason="test", now=NOW, id_span=2)
     assert _scores(ids) == incremental
     _check_breakdowns_sum_to_scores(incremental)

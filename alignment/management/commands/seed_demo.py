@@ -12,7 +12,7 @@ from core.tokens import issue_token
 from funnel.demo import seed_funnel
 from leads.demo import seed_activities, seed_leads
 from leads.models import Lead
-from scoring.scoring import rescore_all
+from scoring.rescore import rescore_all
 
 
 class Command(BaseCommand):
