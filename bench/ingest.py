@@ -24,19 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import MemorySampler, gunicorn, percentile, scratch_database, setup_django
 
-COLUMNS = (
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "seniority",
-    "is_decision_maker",
-    "company_size",
-    "industry",
-    "country",
-    "source",
-)
 SENIORITY = ["c_level", "vp", "director", "manager", "individual", "other"]
 SOURCES = [
     "web",
@@ -72,18 +59,32 @@ def synthetic_leads(n: int, seed: int = 7) -> list[dict]:
     ]
 
 
+def _columns(leads: list[dict]) -> list[str]:
+    """The lead columns the synthetic leads fill (each is a writable lead field, as ``leads.fields`` says)."""
+    from leads.ingest_sql import WRITABLE_COLUMNS
+
+    columns = list(leads[0])
+    unknown = set(columns) - set(WRITABLE_COLUMNS)
+    if unknown:
+        raise ValueError(f"synthetic leads fill columns clients cannot write: {sorted(unknown)}")
+    return columns
+
+
 def raw_copy(leads: list[dict]) -> float:
     from django.db import connection
 
+    from leads.models import Lead
+
+    columns = _columns(leads)
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_copy")
-        cursor.execute("CREATE TABLE bench_copy AS SELECT * FROM leads_lead WITH NO DATA")
+        cursor.execute(f"CREATE TABLE bench_copy AS SELECT * FROM {Lead._meta.db_table} WITH NO DATA")
         started = time.perf_counter()
         with cursor.cursor.copy(
-            f"COPY bench_copy ({', '.join(COLUMNS)}, created_at, updated_at) FROM STDIN"
+            f"COPY bench_copy ({', '.join(columns)}, created_at, updated_at) FROM STDIN"
         ) as copy:
             for lead in leads:
-                copy.write_row([lead[c] for c in COLUMNS] + ["now()", "now()"])
+                copy.write_row([lead[c] for c in columns] + ["now()", "now()"])
         elapsed = time.perf_counter() - started
         cursor.execute("DROP TABLE bench_copy")
     return elapsed
@@ -92,29 +93,27 @@ def raw_copy(leads: list[dict]) -> float:
 def raw_upsert(leads: list[dict]) -> float:
     from django.db import connection, transaction
 
-    from leads.ingest import _NEW_LEAD_DEFAULTS
+    from leads.ingest_sql import JSON_COLUMNS, NEW_LEAD_DEFAULTS
+    from leads.models import Lead
 
-    others = [c for c in _NEW_LEAD_DEFAULTS if c not in COLUMNS]
+    table = Lead._meta.db_table
+    columns = _columns(leads)
+    others = [c for c in NEW_LEAD_DEFAULTS if c not in columns]
     with transaction.atomic(), connection.cursor() as cursor:
         started = time.perf_counter()
-        cursor.execute(
-            "CREATE TEMP TABLE bench_stage ON COMMIT DROP AS SELECT * FROM leads_lead WITH NO DATA"
-        )
-        with cursor.cursor.copy(f"COPY bench_stage ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        cursor.execute(f"CREATE TEMP TABLE bench_stage ON COMMIT DROP AS SELECT * FROM {table} WITH NO DATA")
+        with cursor.cursor.copy(f"COPY bench_stage ({', '.join(columns)}) FROM STDIN") as copy:
             for lead in leads:
-                copy.write_row([lead[c] for c in COLUMNS])
-        defaults = ", ".join("%s::jsonb" if c in ("attributes", "score_breakdown") else "%s" for c in others)
+                copy.write_row([lead[c] for c in columns])
+        defaults = ", ".join("%s::jsonb" if c in JSON_COLUMNS else "%s" for c in others)
         values = [
-            json.dumps(_NEW_LEAD_DEFAULTS[c])
-            if c in ("attributes", "score_breakdown")
-            else _NEW_LEAD_DEFAULTS[c]
-            for c in others
+            json.dumps(NEW_LEAD_DEFAULTS[c]) if c in JSON_COLUMNS else NEW_LEAD_DEFAULTS[c] for c in others
         ]
         cursor.execute(
-            f"INSERT INTO leads_lead ({', '.join(COLUMNS)}, {', '.join(others)}, created_at, updated_at) "
-            f"SELECT {', '.join(COLUMNS)}, {defaults}, now(), now() FROM bench_stage "
+            f"INSERT INTO {table} ({', '.join(columns)}, {', '.join(others)}, created_at, updated_at) "
+            f"SELECT {', '.join(columns)}, {defaults}, now(), now() FROM bench_stage "
             f"ON CONFLICT (lower(email)) DO UPDATE SET "
-            + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "email")
+            + ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "email")
             + ", updated_at = EXCLUDED.updated_at",
             values,
         )
@@ -125,8 +124,10 @@ def raw_upsert(leads: list[dict]) -> float:
 def truncate_leads() -> None:
     from django.db import connection
 
+    from leads.models import Lead
+
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE leads_lead CASCADE")
+        cursor.execute(f"TRUNCATE {Lead._meta.db_table} CASCADE")
 
 
 def post(conn: http.client.HTTPConnection, path: str, body: bytes, token: str) -> tuple[int, bytes]:

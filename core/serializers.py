@@ -1,18 +1,22 @@
+"""Serializer building blocks shared by every API: strict payloads and the shape of request bodies."""
+
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rest_framework import serializers
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from core.errors import ValidationProblem
+from core.text import no_control_characters
 
-
-def no_control_characters(value: str) -> str:
-    """Tabs and line breaks are text; other control characters (NUL above all) are refused."""
-    if _CONTROL.search(value):
-        raise serializers.ValidationError("Must not contain control characters.")
-    return value
+# Serializers validate text with the project's one control-character rule.
+__all__ = [
+    "StrictModelSerializer",
+    "StrictSerializer",
+    "batch_items",
+    "no_control_characters",
+    "require_object",
+]
 
 
 class StrictSerializer(serializers.Serializer):
@@ -39,7 +43,7 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
 def require_object(data: Any) -> dict[str, Any]:
     """The request body must be a JSON object (not a list, a string or null)."""
     if not isinstance(data, dict):
-        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        raise ValidationProblem({"non_field_errors": ["Expected a JSON object."]})
     return data
 
 
@@ -48,10 +52,10 @@ def batch_items(data: Any, *, key: str, limit: int) -> list[Any]:
     data = require_object(data)
     unknown = sorted(set(data) - {key})
     if unknown:
-        raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        raise ValidationProblem({name: ["Unknown field."] for name in unknown})
     items = data.get(key)
     if not isinstance(items, list):
-        raise serializers.ValidationError({key: [f"Expected a list of {key}."]})
+        raise ValidationProblem({key: [f"Expected a list of {key}."]})
     if not 1 <= len(items) <= limit:
-        raise serializers.ValidationError({key: [f"Send between 1 and {limit} {key}."]})
+        raise ValidationProblem({key: [f"Send between 1 and {limit} {key}."]})
     return items

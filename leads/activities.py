@@ -6,25 +6,28 @@ time and metadata and the item answers ``updated``. Every batch queues one resco
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
+from core.text import one_line
+from leads.activities_sql import insert_activities, upsert_activities
+from leads.fields import LEAD_FIELDS
 from leads.ingest import IngestResult, ItemResult
 from leads.models import Activity, ActivityType, Lead
-from leads.schemas import _messages, _no_control_characters, limited_json_object
+from leads.schemas import field_messages, limited_json_object
 from leads.signals import leads_changed
 
 MAX_BATCH = 1000
 # A client clock slightly ahead of ours is not "the future": up to this much ahead is stored as now.
 CLOCK_SKEW = timedelta(seconds=60)
+_EXTERNAL_ID_MAX_LENGTH = Activity._meta.get_field("external_id").max_length
 
 
 def _email(value: str) -> str:
@@ -32,7 +35,10 @@ def _email(value: str) -> str:
 
 
 _Email = Annotated[
-    str, StringConstraints(max_length=254), AfterValidator(_no_control_characters), AfterValidator(_email)
+    str,
+    StringConstraints(max_length=LEAD_FIELDS["email"].max_length),
+    AfterValidator(one_line),
+    AfterValidator(_email),
 ]
 
 
@@ -46,7 +52,11 @@ class ActivityIn(BaseModel):
     type: ActivityType
     occurred_at: AwareDatetime | None = None
     external_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_no_control_characters)
+        str,
+        StringConstraints(
+            strip_whitespace=True, max_length=Activity._meta.get_field("external_id").max_length
+        ),
+        AfterValidator(one_line),
     ] = ""
     metadata: Annotated[dict[str, Any], AfterValidator(limited_json_object)] = Field(default_factory=dict)
 
@@ -57,7 +67,7 @@ def validate_activity(data: Any, *, now: datetime) -> tuple[dict[str, Any] | Non
     try:
         item = ActivityIn.model_validate(data)
     except PydanticValidationError as exc:
-        return None, _messages(exc)
+        return None, field_messages(exc)
     if item.lead is None and not item.email:
         return None, {"lead": ["Give the lead's id (lead) or its e-mail address (email)."]}
     occurred_at = item.occurred_at or now
@@ -132,8 +142,8 @@ def record_activities(*, items: Sequence[Any]) -> IngestResult:
         else:
             unkeyed.append((index, row))
     with transaction.atomic():
-        stored = _insert_keyed(list(keyed.values()), now=now)
-        plain_ids = _insert_unkeyed([row for _, row in unkeyed], now=now)
+        stored = upsert_activities(rows=list(keyed.values()), now=now)
+        plain_ids = insert_activities(rows=[row for _, row in unkeyed], now=now)
         for (index, _), activity_id in zip(unkeyed, plain_ids, strict=True):
             results[index] = ItemResult(index=index, status="created", id=activity_id)
         seen: set[str] = set()
@@ -149,64 +159,3 @@ def record_activities(*, items: Sequence[Any]) -> IngestResult:
         if lead_ids:
             leads_changed.send(sender=Activity, lead_ids=lead_ids)
     return IngestResult(results=[results[i] for i in range(len(items))])
-
-
-_COLUMNS = ("lead_id", "type", "occurred_at", "external_id", "metadata", "created_at")
-
-
-def _values(rows: list[dict[str, Any]], now: datetime) -> tuple[str, list[Any]]:
-    postgres = connection.vendor == "postgresql"
-    placeholder = "(%s, %s, %s, %s, %s::jsonb, %s)" if postgres else "(%s, %s, %s, %s, %s, %s)"
-    adapt = connection.ops.adapt_datetimefield_value
-    params: list[Any] = []
-    for row in rows:
-        params += [
-            row["lead_id"],
-            row["type"],
-            adapt(row["occurred_at"]),
-            row["external_id"],
-            json.dumps(row["metadata"]),
-            adapt(now),
-        ]
-    return ", ".join([placeholder] * len(rows)), params
-
-
-def _insert_unkeyed(rows: list[dict[str, Any]], *, now: datetime) -> list[int]:
-    if not rows:
-        return []
-    values, params = _values(rows, now)
-    sql = f"INSERT INTO {Activity._meta.db_table} ({', '.join(_COLUMNS)}) VALUES {values} RETURNING id"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        # Rows come back in the order given, as Django's bulk_create also relies on.
-        return [row[0] for row in cursor.fetchall()]
-
-
-def _insert_keyed(rows: list[dict[str, Any]], *, now: datetime) -> dict[str, tuple[int, bool]]:
-    """Upsert by ``external_id``; returns ``{external_id: (id, created)}``. Call inside a transaction."""
-    if not rows:
-        return {}
-    # A fixed order keeps concurrent batches deadlock-free.
-    rows = sorted(rows, key=lambda r: r["external_id"])
-    postgres = connection.vendor == "postgresql"
-    table = Activity._meta.db_table
-    existing: set[str] = set()
-    if not postgres:
-        # SQLite has no xmax; its IMMEDIATE transactions serialise writers, so a look-up first is exact.
-        keys = [row["external_id"] for row in rows]
-        existing = set(Activity.objects.filter(external_id__in=keys).values_list("external_id", flat=True))
-    values, params = _values(rows, now)
-    # The recorded time moves with a re-sent copy, so the sweep sees that its lead needs a new score.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES {values} "
-        "ON CONFLICT (external_id) WHERE NOT (external_id = '') DO UPDATE SET "
-        "type = EXCLUDED.type, occurred_at = EXCLUDED.occurred_at, metadata = EXCLUDED.metadata, "
-        "created_at = EXCLUDED.created_at "
-        + ("RETURNING id, external_id, (xmax = 0)" if postgres else "RETURNING id, external_id")
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = cursor.fetchall()
-    if postgres:
-        return {key: (activity_id, bool(inserted)) for activity_id, key, inserted in returned}
-    return {key: (activity_id, key not in existing) for activity_id, key in returned}

@@ -18,7 +18,9 @@ from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
 from core.permissions import API_PERMISSIONS
-from core.serializers import StrictModelSerializer, batch_items, no_control_characters, require_object
+from core.serializers import StrictModelSerializer, batch_items, require_object
+from core.text import no_control_characters
+from leads.fields import ANSWER_NAMES, DETAIL_NAMES
 from leads.filters import LeadFilter
 from leads.ingest import MAX_BATCH, IngestResult, update_lead, upsert_leads
 from leads.models import Lead, Note
@@ -62,38 +64,7 @@ class LeadSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Lead
-        fields = [
-            "id",
-            "email",
-            "first_name",
-            "last_name",
-            "company",
-            "job_title",
-            "seniority",
-            "is_decision_maker",
-            "company_size",
-            "industry",
-            "country",
-            "phone",
-            "persona",
-            "campaign",
-            "source",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "external_id",
-            "consent",
-            "attributes",
-            "score",
-            "fit_score",
-            "engagement_score",
-            "grade",
-            "stage",
-            "owner",
-            "sla_due_at",
-            "created_at",
-            "updated_at",
-        ]
+        fields = list(ANSWER_NAMES)
         read_only_fields = fields
 
 
@@ -106,7 +77,7 @@ class LeadDetailSerializer(LeadSerializer):
     score_breakdown = ScoreLineSerializer(many=True, read_only=True)
 
     class Meta(LeadSerializer.Meta):
-        fields = [*LeadSerializer.Meta.fields, "score_breakdown"]
+        fields = [*LeadSerializer.Meta.fields, *DETAIL_NAMES]
         read_only_fields = fields
 
 

@@ -19,8 +19,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.audit import record
-from core.errors import AppError
+from core.errors import AppError, Conflict, ValidationProblem
 from core.queue import enqueue, enqueue_on_commit
+from leads.fields import IMPORTABLE_FIELDS, Kind
 from leads.ingest import upsert_leads
 from leads.models import CsvImport, CsvImportStatus
 
@@ -34,28 +35,11 @@ IGNORE = ""
 IMPORT_TASK = "leads.tasks.import_csv_task"
 
 # Lead fields a CSV column may fill, with the labels the mapping form shows.
-IMPORTABLE_FIELDS: list[tuple[str, str]] = [
-    ("email", "E-mail"),
-    ("first_name", "First name"),
-    ("last_name", "Last name"),
-    ("company", "Company"),
-    ("job_title", "Job title"),
-    ("seniority", "Seniority"),
-    ("is_decision_maker", "Decision maker"),
-    ("company_size", "Company size"),
-    ("industry", "Industry"),
-    ("country", "Country"),
-    ("phone", "Phone"),
-    ("persona", "Persona (slug)"),
-    ("campaign", "Campaign (slug)"),
-    ("source", "Source"),
-    ("utm_source", "UTM source"),
-    ("utm_medium", "UTM medium"),
-    ("utm_campaign", "UTM campaign"),
-    ("external_id", "External id"),
-    ("consent", "Consent"),
+FIELD_CHOICES: list[tuple[str, str]] = [
+    (field.name, f"{field.label} (slug)" if field.kind is Kind.SLUG else field.label)
+    for field in IMPORTABLE_FIELDS
 ]
-_FIELD_NAMES = {name for name, _ in IMPORTABLE_FIELDS}
+_FIELD_NAMES = {field.name for field in IMPORTABLE_FIELDS}
 # Header spellings seen in exports from common tools, after normalising (lower case, letters and digits).
 _ALIASES = {
     "emailaddress": "email",
@@ -90,12 +74,17 @@ _ALIASES = {
 }
 
 
-class ImportFileError(ValueError):
-    """The upload cannot be imported at all (not text, no header, too large…)."""
+class ImportFileError(ValidationProblem):
+    """The upload cannot be imported at all (not text, no header, too large…): a problem with ``file``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"file": [message]}, detail=message)
 
 
 class MappingError(AppError):
-    pass
+    """The chosen column mapping cannot be used."""
+
+    default_detail = "The column mapping cannot be used."
 
 
 def decode_upload(raw: bytes) -> str:
@@ -168,7 +157,10 @@ def start_import(*, user: Any, file_name: str, raw: bytes) -> CsvImport:
 
 
 def confirm_mapping(*, job: CsvImport, mapping: dict[str, str], actor: Any) -> CsvImport:
-    """Check the mapping (e-mail mapped, no field twice) and queue the import."""
+    """Check the mapping (e-mail mapped, no field twice) and queue the import.
+
+    Raises ``MappingError`` for a mapping that cannot be used, ``Conflict`` if the import has already started.
+    """
     chosen = {str(index): field for index, field in mapping.items() if field != IGNORE}
     unknown = sorted(set(chosen.values()) - _FIELD_NAMES)
     if unknown:
@@ -186,7 +178,7 @@ def confirm_mapping(*, job: CsvImport, mapping: dict[str, str], actor: Any) -> C
             mapping=chosen, status=CsvImportStatus.QUEUED, progress_at=timezone.now()
         )
         if updated != 1:
-            raise MappingError("This import has already started.")
+            raise Conflict("This import has already started.")
         record(actor=actor, action="lead.import_started", obj=job, data={"file": job.file_name})
         enqueue_on_commit(IMPORT_TASK, job.pk)
     job.refresh_from_db()

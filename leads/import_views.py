@@ -11,11 +11,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.csv_export import csv_response
-from core.pages import role_required
+from core.errors import Conflict
+from core.pages import error_text, role_required, show_error
 from core.roles import MANAGERS, MARKETING, is_manager
 from leads.csv_import import (
+    FIELD_CHOICES,
     IGNORE,
-    IMPORTABLE_FIELDS,
     ImportFileError,
     MappingError,
     confirm_mapping,
@@ -38,7 +39,7 @@ class UploadForm(forms.Form):
 class MappingForm(forms.Form):
     def __init__(self, *args: Any, job: CsvImport, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [(IGNORE, "— ignore this column —"), *IMPORTABLE_FIELDS]
+        choices = [(IGNORE, "— ignore this column —"), *FIELD_CHOICES]
         for index, header in enumerate(job.headers):
             self.fields[f"col_{index}"] = forms.ChoiceField(
                 label=header or f"Column {index + 1}",
@@ -79,7 +80,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
             try:
                 job = start_import(user=request.user, file_name=upload.name, raw=upload.read())
             except ImportFileError as exc:
-                form.add_error("file", str(exc))
+                form.add_error("file", error_text(exc))
             else:
                 return redirect("imports:detail", import_id=job.pk)
         status = 400
@@ -99,8 +100,11 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
             try:
                 confirm_mapping(job=job, mapping=form.mapping(), actor=request.user)
             except MappingError as exc:
-                form.add_error(None, str(exc))
+                form.add_error(None, error_text(exc))
                 status = 400
+            except Conflict as exc:  # another request started it meanwhile
+                show_error(request, exc)
+                return redirect("imports:detail", import_id=job.pk)
             else:
                 messages.success(request, f"Importing {job.total_rows} rows from “{job.file_name}”.")
                 return redirect("imports:detail", import_id=job.pk)

@@ -13,39 +13,16 @@ from typing import Annotated, Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
 from django_countries import countries
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
 from pydantic import ValidationError as PydanticValidationError
 
-from leads.models import Seniority, Source
+from core.text import one_line
+from leads.fields import LEAD_FIELDS, MAX_COUNT, READ_ONLY_NAMES, WRITABLE_FIELDS, Kind, LeadField
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 _email_validator = EmailValidator()
 _COUNTRY_CODES = frozenset(code for code, _ in countries)
 MAX_ATTRIBUTES_BYTES = 16 * 1024
-
-READ_ONLY_FIELDS = frozenset(
-    {
-        "id",
-        "score",
-        "fit_score",
-        "engagement_score",
-        "grade",
-        "stage",
-        "owner",
-        "sla_due_at",
-        "created_at",
-        "updated_at",
-        "score_breakdown",
-        "scored_at",
-    }
-)
-
-
-def _no_control_characters(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 def _normalise_email(value: str) -> str:
@@ -81,61 +58,57 @@ def limited_json_object(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _text(max_length: int) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, max_length=max_length),
-        AfterValidator(_no_control_characters),
-    ]
+_Email = Annotated[
+    str,
+    StringConstraints(max_length=LEAD_FIELDS["email"].max_length),
+    AfterValidator(one_line),
+    AfterValidator(_normalise_email),
+]
 
 
-class LeadIn(BaseModel):
-    """Lead fields a client may write; every field but ``email`` is optional."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    email: Annotated[
-        str,
-        StringConstraints(max_length=254),
-        AfterValidator(_no_control_characters),
-        AfterValidator(_normalise_email),
-    ]
-    first_name: _text(100) = ""  # type: ignore[valid-type]
-    last_name: _text(100) = ""  # type: ignore[valid-type]
-    company: _text(200) = ""  # type: ignore[valid-type]
-    job_title: _text(200) = ""  # type: ignore[valid-type]
-    seniority: Seniority | None = None
-    is_decision_maker: bool | None = None
-    company_size: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
-    industry: _text(100) = ""  # type: ignore[valid-type]
-    country: Annotated[str, StringConstraints(max_length=2), AfterValidator(_country)] = ""
-    phone: _text(40) = ""  # type: ignore[valid-type]
-    persona: Annotated[str, StringConstraints(max_length=60), AfterValidator(_slug)] | None = None
-    campaign: Annotated[str, StringConstraints(max_length=60), AfterValidator(_slug)] | None = None
-    source: Source | None = None
-    utm_source: _text(200) = ""  # type: ignore[valid-type]
-    utm_medium: _text(200) = ""  # type: ignore[valid-type]
-    utm_campaign: _text(200) = ""  # type: ignore[valid-type]
-    external_id: _text(200) = ""  # type: ignore[valid-type]
-    consent: bool | None = None
-    attributes: Annotated[dict[str, Any], AfterValidator(limited_json_object)] = Field(default_factory=dict)
+def _field_type(field: LeadField) -> tuple[Any, Any]:
+    """The pydantic type of a writable lead field and its default (the value when it is not sent)."""
+    max_length = field.max_length
+    if field.kind is Kind.EMAIL:
+        return _Email, ...
+    if field.kind is Kind.TEXT:
+        return Annotated[
+            str, StringConstraints(strip_whitespace=True, max_length=max_length), AfterValidator(one_line)
+        ], ""
+    if field.kind is Kind.CHOICE:
+        return field.choices | None, None
+    if field.kind is Kind.BOOL:
+        return bool | None, None
+    if field.kind is Kind.COUNT:
+        return Annotated[int, Field(ge=1, le=MAX_COUNT)] | None, None
+    if field.kind is Kind.COUNTRY:
+        return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_country)], ""
+    if field.kind is Kind.SLUG:
+        return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_slug)] | None, None
+    if field.kind is Kind.JSON:
+        return Annotated[dict[str, Any], AfterValidator(limited_json_object)], Field(default_factory=dict)
+    raise TypeError(f"no payload type for a {field.kind} field ({field.name})")
 
 
-class LeadPatch(LeadIn):
-    """The same fields for a change to an existing lead: nothing is required."""
+LeadIn: type[BaseModel] = create_model(
+    "LeadIn",
+    __doc__="Lead fields a client may write; every field but ``email`` is optional.",
+    __config__=ConfigDict(extra="forbid", str_strip_whitespace=True),
+    __module__=__name__,
+    **{field.name: _field_type(field) for field in WRITABLE_FIELDS},
+)
+LeadPatch: type[BaseModel] = create_model(
+    "LeadPatch",
+    __doc__="The same fields for a change to an existing lead: nothing is required.",
+    __base__=LeadIn,
+    __module__=__name__,
+    email=(_Email | None, None),
+)
+# Fields whose "not sent" is None in the payload but an empty text in the table.
+_BLANK_CHOICES = frozenset(field.name for field in WRITABLE_FIELDS if field.kind is Kind.CHOICE)
 
-    email: (
-        Annotated[
-            str,
-            StringConstraints(max_length=254),
-            AfterValidator(_no_control_characters),
-            AfterValidator(_normalise_email),
-        ]
-        | None
-    ) = None
 
-
-def _messages(exc: PydanticValidationError) -> dict[str, list[str]]:
+def field_messages(exc: PydanticValidationError) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for error in exc.errors(include_url=False):
         location = [str(part) for part in error["loc"]]
@@ -162,13 +135,13 @@ def validate_lead(data: Any, *, partial: bool = False) -> tuple[dict[str, Any] |
     """
     if not isinstance(data, dict):
         return None, {"non_field_errors": ["Expected a JSON object."]}
-    read_only = sorted(READ_ONLY_FIELDS.intersection(data))
+    read_only = sorted(READ_ONLY_NAMES.intersection(data))
     errors: dict[str, list[str]] = {name: ["This field is read-only."] for name in read_only}
-    payload = {key: value for key, value in data.items() if key not in READ_ONLY_FIELDS}
+    payload = {key: value for key, value in data.items() if key not in READ_ONLY_NAMES}
     try:
         model = (LeadPatch if partial else LeadIn).model_validate(payload)
     except PydanticValidationError as exc:
-        for field, messages in _messages(exc).items():
+        for field, messages in field_messages(exc).items():
             errors.setdefault(field, []).extend(messages)
     if errors:
         return None, errors
@@ -177,7 +150,7 @@ def validate_lead(data: Any, *, partial: bool = False) -> tuple[dict[str, Any] |
     if partial and cleaned.get("email", "") is None:
         return None, {"email": ["This field may not be null."]}
     for key, value in cleaned.items():
-        if value is None and key in {"seniority", "source"}:
+        if value is None and key in _BLANK_CHOICES:
             cleaned[key] = ""
         elif hasattr(value, "value"):
             cleaned[key] = value.value

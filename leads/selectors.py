@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 
+from core.errors import NotFound
 from core.roles import roles_of
 from leads.models import Lead
 
@@ -20,9 +20,12 @@ def leads_visible_to(user: Any) -> QuerySet[Lead]:
 
 
 def get_lead_for(user: Any, lead_id: Any) -> Lead:
-    """The lead, or 404 if it does not exist or the user may not see it."""
+    """The lead; ``NotFound`` if it does not exist or the user may not see it."""
     try:
         lead_id = int(lead_id)
     except (TypeError, ValueError):
         lead_id = 0
-    return get_object_or_404(leads_visible_to(user), pk=lead_id)
+    try:
+        return leads_visible_to(user).get(pk=lead_id)
+    except Lead.DoesNotExist:
+        raise NotFound from None

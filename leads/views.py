@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -16,13 +15,12 @@ from core.csv_export import csv_response, wants_csv
 from core.keyset import paginate
 from core.pages import role_required
 from core.roles import MANAGERS, SALES
+from leads.fields import EXPORT_COLUMNS
 from leads.filters import LeadFilter
 from leads.models import Campaign, Grade, Lead, Persona, Stage
 from leads.selectors import leads_visible_to
 
 PAGE_SIZE = 50
-# Tabs and line breaks are text; other control characters (NUL above all) are refused, as in the API.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 RECENT_NOTES = 20
 
 # ?ordering= value → (label, column, descending). Each column has an index on (column, id).
@@ -35,31 +33,6 @@ ORDERINGS: dict[str, tuple[str, str, bool]] = {
     "updated_at": ("Least recently updated", "updated_at", False),
 }
 DEFAULT_ORDERING = "-created_at"
-
-CSV_COLUMNS = [
-    ("id", "id"),
-    ("email", "email"),
-    ("first_name", "first_name"),
-    ("last_name", "last_name"),
-    ("company", "company"),
-    ("job_title", "job_title"),
-    ("seniority", "seniority"),
-    ("country", "country"),
-    ("industry", "industry"),
-    ("company_size", "company_size"),
-    ("persona", "persona__slug"),
-    ("campaign", "campaign__slug"),
-    ("source", "source"),
-    ("stage", "stage"),
-    ("owner", "owner__username"),
-    ("score", "score"),
-    ("fit_score", "fit_score"),
-    ("engagement_score", "engagement_score"),
-    ("grade", "grade"),
-    ("sla_due_at", "sla_due_at"),
-    ("created_at", "created_at"),
-    ("updated_at", "updated_at"),
-]
 
 
 def _filter_options(stages: list[tuple[str, str]]) -> dict[str, Any]:
@@ -86,10 +59,10 @@ def _leads_csv(queryset: QuerySet[Lead], ordering: str) -> HttpResponse:
     sign = "-" if descending else ""
     rows = (
         queryset.order_by(f"{sign}{column}", f"{sign}id")
-        .values_list(*(source for _, source in CSV_COLUMNS))
+        .values_list(*(source for _, source in EXPORT_COLUMNS))
         .iterator(chunk_size=2000)
     )
-    return csv_response("leads.csv", [name for name, _ in CSV_COLUMNS], rows)
+    return csv_response("leads.csv", [name for name, _ in EXPORT_COLUMNS], rows)
 
 
 @role_required()

@@ -8,7 +8,9 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.errors import AppError
 from core.models import AuditEvent
+from core.pages import error_text
 from leads import csv_import
 from leads.csv_import import run_import
 from leads.models import CsvImport, Lead
@@ -141,6 +143,32 @@ def test_a_bad_mapping_is_refused_and_nothing_is_queued(client, marketer, queued
     job.refresh_from_db()
     assert job.status == "mapping"
     assert queued == []
+
+
+def test_a_mapping_confirmed_twice_at_once_starts_one_import_and_tells_the_second(
+    client, marketer, queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    upload(signed_in(client, marketer), GOOD)
+    job = CsvImport.objects.get()
+
+    def overtaken(**kwargs):
+        # Another request confirms the mapping between this page's read of the job and its own confirm.
+        csv_import.confirm_mapping(**kwargs)
+        return csv_import.confirm_mapping(**kwargs)
+
+    monkeypatch.setattr("leads.import_views.confirm_mapping", overtaken)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/import/{job.pk}/", {"col_0": "email"}, follow=True)
+    assert response.redirect_chain == [(f"/import/{job.pk}/", 302)]
+    assert "This import has already started." in response.content.decode()
+    assert queued == [(job.pk,)]
+
+
+def test_a_mapping_problem_is_an_application_error_pages_can_show():
+    with pytest.raises(AppError) as exc:
+        csv_import.confirm_mapping(job=CsvImport(headers=["Name"]), mapping={"0": "first_name"}, actor=None)
+    assert isinstance(exc.value, csv_import.MappingError)
+    assert error_text(exc.value) == "Map one column to E-mail: leads are matched by e-mail."
 
 
 def make_job(user, text: str, mapping: dict[str, str] | None = None, **fields) -> CsvImport:
