@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from alignment.forms import GoalAdminForm
 from alignment.models import Goal, KpiSnapshot
 from alignment.scopes import ALL, InvalidScope, Scope, resolve_scope
 from alignment.snapshots import compute_snapshots
@@ -157,3 +158,14 @@ def test_the_migration_turns_scope_text_into_kinds_and_keys(rep):
     assert set(KpiSnapshot.objects.values_list(*columns)) == expected
     assert set(Goal.objects.values_list(*columns)) == expected  # the orphaned ones named nothing: dropped
     assert {goal.scope for goal in Goal.objects.with_scope()} == set(texts[:4])
+
+
+def test_the_admin_form_writes_a_scope_from_its_text(webinar):
+    form = GoalAdminForm(
+        data={"name": "x", "metric": "mqls", "target": "1", "period": "2026-11", "scope": "campaign:webinar"}
+    )
+    assert form.is_valid(), form.errors
+    goal = form.save()
+
+    assert (goal.scope_kind, goal.campaign_id) == ("campaign", webinar.pk)
+    assert GoalAdminForm(instance=goal).initial["scope"] == "campaign:webinar"
