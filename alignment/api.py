@@ -1,4 +1,4 @@
-"""The KPI and goal API: thin views over ``alignment.kpis``, ``alignment.goals`` and ``alignment.refresh``."""
+"""The KPI and goal API: thin views over the snapshots, goals and refresh domain modules."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alignment.goals import GOAL_METRICS, create_goal, delete_goal, progress_for, update_goal, validate_target
-from alignment.kpis import REGISTRY, InvalidScope, parse_scope, read_snapshot
+from alignment.kpi_definitions import REGISTRY
 from alignment.models import Goal
 from alignment.periods import InvalidPeriod, current_month, parse_period
 from alignment.refresh import request_refresh
+from alignment.scopes import InvalidScope, Scope, resolve_scope
+from alignment.snapshots import read_snapshot
 from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.permissions import API_PERMISSIONS
@@ -32,9 +34,9 @@ def period_param(value: Any, *, field: str = "period") -> Any:
         raise ValidationProblem({field: [str(exc)]}) from None
 
 
-def scope_param(value: Any, *, field: str = "scope") -> str:
+def scope_param(value: Any, *, field: str = "scope") -> Scope:
     try:
-        return parse_scope(value)
+        return resolve_scope(value)
     except InvalidScope as exc:
         raise ValidationProblem({field: [str(exc)]}) from None
 
@@ -144,9 +146,9 @@ class GoalSerializer(StrictModelSerializer):
         except InvalidPeriod as exc:
             raise serializers.ValidationError(str(exc)) from None
 
-    def validate_scope(self, value: str) -> str:
+    def validate_scope(self, value: str) -> Scope:
         try:
-            return parse_scope(value)
+            return resolve_scope(value)
         except InvalidScope as exc:
             raise serializers.ValidationError(str(exc)) from None
 
@@ -189,7 +191,7 @@ class GoalViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Goal]:
-        return Goal.objects.order_by("period", "name", "id")
+        return Goal.objects.with_scope().order_by("period", "name", "id")
 
     @extend_schema(
         parameters=[

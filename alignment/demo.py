@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from alignment.kpis import compute_snapshots
 from alignment.models import Goal, KpiSnapshot
 from alignment.periods import Period, current_month, current_quarter, last_months
+from alignment.scopes import ALL
+from alignment.snapshots import compute_snapshots
 
 # (name, KPI, month or quarter, growth over the previous period's value, floor when there is no history)
 DEMO_GOALS = [
@@ -25,7 +26,7 @@ DEMO_GOALS = [
 
 def _previous_value(metric: str, period: Period) -> float | None:
     value = (
-        KpiSnapshot.objects.filter(metric=metric, period=period.previous().key, scope="all")
+        KpiSnapshot.objects.filter(metric=metric, period=period.previous().key, scope_kind=ALL.kind)
         .values_list("value", flat=True)
         .first()
     )
@@ -69,6 +70,6 @@ def seed_goals(*, rng: random.Random, now: datetime) -> None:
                     Goal.objects.get_or_create(
                         name=name,
                         period=period.key,
-                        scope="all",
+                        scope_kind=ALL.kind,
                         defaults={"metric": metric, "target": target},
                     )

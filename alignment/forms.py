@@ -8,9 +8,9 @@ from typing import Any
 from django import forms
 
 from alignment.goals import GOAL_METRICS, validate_target
-from alignment.kpis import InvalidScope, parse_scope
 from alignment.models import Goal
 from alignment.periods import InvalidPeriod, parse_period
+from alignment.scopes import InvalidScope, Scope, resolve_scope
 
 METRIC_CHOICES = [(kpi.key, kpi.label) for kpi in GOAL_METRICS]
 
@@ -24,9 +24,9 @@ class GoalRules:
         except InvalidPeriod as exc:
             raise forms.ValidationError(str(exc)) from None
 
-    def clean_scope(self) -> str:
+    def clean_scope(self) -> Scope:
         try:
-            return parse_scope(self.cleaned_data["scope"])  # type: ignore[attr-defined]
+            return resolve_scope(self.cleaned_data["scope"])  # type: ignore[attr-defined]
         except InvalidScope as exc:
             raise forms.ValidationError(str(exc)) from None
 
@@ -55,7 +55,21 @@ class GoalForm(GoalRules, forms.Form):
 
 class GoalAdminForm(GoalRules, forms.ModelForm):
     metric = forms.ChoiceField(choices=METRIC_CHOICES)
+    scope = forms.CharField(
+        max_length=80, initial="all", help_text="all, campaign:<slug>, persona:<slug>, rep:<id>"
+    )
 
     class Meta:
         model = Goal
-        fields = ["name", "metric", "target", "period", "scope"]
+        fields = ["name", "metric", "target", "period"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["scope"] = self.instance.scope
+
+    def _post_clean(self) -> None:
+        # The scope's columns are set before the model validates its constraints.
+        if isinstance(self.cleaned_data.get("scope"), Scope):
+            self.instance.scope = self.cleaned_data["scope"]
+        super()._post_clean()

@@ -26,9 +26,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from alignment.kpis import KPIS
-from alignment.models import Goal, KpiSnapshot
+from alignment.kpi_definitions import KPIS
+from alignment.models import SCOPE_COLUMNS, Goal, KpiSnapshot
 from alignment.periods import InvalidPeriod, parse_period
+from alignment.scopes import ScopeKey
 from core.audit import record
 
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
@@ -82,18 +83,18 @@ def progress_of(*, metric: str, target: Decimal | float, period: str, value: Any
     return Progress(value=value, ratio=ratio, expected_ratio=round(expected, 4), status=status)
 
 
-def latest_values(goals: Iterable[Goal]) -> dict[tuple[str, str, str], Any]:
+def latest_values(goals: Iterable[Goal]) -> dict[tuple[str, str, ScopeKey], Any]:
     """The snapshot value of each goal's (metric, period, scope), in one query."""
-    keys = {(goal.metric, goal.period, goal.scope) for goal in goals}
+    keys = {(goal.metric, goal.period, goal.scope_key) for goal in goals}
     if not keys:
         return {}
     condition = Q()
-    for metric, period, scope in keys:
-        condition |= Q(metric=metric, period=period, scope=scope)
+    for metric, period, (kind, ref) in keys:
+        condition |= Q(metric=metric, period=period, scope_kind=kind, scope_ref=ref)
     return {
-        (metric, period, scope): value
-        for metric, period, scope, value in KpiSnapshot.objects.filter(condition).values_list(
-            "metric", "period", "scope", "value"
+        (metric, period, (kind, ref)): value
+        for metric, period, kind, ref, value in KpiSnapshot.objects.filter(condition).values_list(
+            "metric", "period", "scope_kind", "scope_ref", "value"
         )
     }
 
@@ -108,7 +109,7 @@ def progress_for(goals: Iterable[Goal], *, now: datetime | None = None) -> dict[
             metric=goal.metric,
             target=goal.target,
             period=goal.period,
-            value=values.get((goal.metric, goal.period, goal.scope)),
+            value=values.get((goal.metric, goal.period, goal.scope_key)),
             now=now,
         )
         for goal in goals
@@ -129,11 +130,22 @@ GOAL_METRICS = [kpi for kpi in KPIS.values() if kpi.key != "reject_reasons"]
 
 
 # --- Writes (the API and the manager's form both call these) ---------------------------------------------
+# ``scope`` is written as an ``alignment.scopes.Scope`` and read as its text.
 GOAL_FIELDS = ("name", "metric", "target", "period", "scope")
 
 
 def _snapshot(goal: Goal) -> dict[str, Any]:
     return {name: str(getattr(goal, name)) for name in GOAL_FIELDS}
+
+
+def _differs(goal: Goal, name: str, value: Any) -> bool:
+    if name == "scope":
+        return goal.scope != value.text
+    return getattr(goal, name) != value
+
+
+def _columns(name: str) -> list[str]:
+    return SCOPE_COLUMNS if name == "scope" else [name]
 
 
 @transaction.atomic
@@ -145,12 +157,12 @@ def create_goal(*, actor: Any, fields: dict[str, Any]) -> Goal:
 
 @transaction.atomic
 def update_goal(*, goal: Goal, actor: Any, fields: dict[str, Any]) -> Goal:
-    changed = [name for name in GOAL_FIELDS if name in fields and getattr(goal, name) != fields[name]]
+    changed = [name for name in GOAL_FIELDS if name in fields and _differs(goal, name, fields[name])]
     before = _snapshot(goal)
     for name in changed:
         setattr(goal, name, fields[name])
     if changed:
-        goal.save(update_fields=[*changed, "updated_at"])
+        goal.save(update_fields=[column for name in changed for column in _columns(name)] + ["updated_at"])
         record(
             actor=actor,
             action="goal.updated",

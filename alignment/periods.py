@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -118,6 +118,11 @@ def last_months(count: int, *, until: Period) -> list[Period]:
     """``count`` months ending with the month ``until`` starts in, oldest first."""
     last = month_of(until.first_day)
     return [month_of(_add_months(last.first_day, -i)) for i in range(count - 1, -1, -1)]
+
+
+def trend_months(period: Period) -> list[Period]:
+    """The twelve months up to the one ``period`` ends in, oldest first."""
+    return last_months(12, until=month_of(period.end_day - timedelta(days=1)))
 
 
 def refresh_periods(now: datetime | None = None) -> list[Period]:

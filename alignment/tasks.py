@@ -1,4 +1,4 @@
-"""Celery tasks for KPIs: a few lines each, calling ``alignment.kpis``."""
+"""Celery tasks for KPIs: a few lines each, calling ``alignment.snapshots``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from alignment.kpis import compute_snapshots
 from alignment.periods import InvalidPeriod, parse_period, refresh_periods
+from alignment.snapshots import compute_snapshots
 
 logger = logging.getLogger(__name__)
 

@@ -10,12 +10,16 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
-from alignment.dashboard import build_dashboard, build_goals_page, dashboard_csv, goals_csv, read_filters
+from alignment.dashboard import build_dashboard
+from alignment.dashboard_csv import dashboard_csv, goals_csv
+from alignment.dashboard_filters import filter_options, read_filters
 from alignment.forms import GoalForm
 from alignment.goals import create_goal, delete_goal, update_goal
+from alignment.goals_page import build_goals_page
 from alignment.models import Goal, KpiSnapshot
 from alignment.periods import InvalidPeriod, parse_period
 from alignment.refresh import request_refresh
+from alignment.scopes import ALL
 from core.csv_export import csv_response, wants_csv
 from core.pages import role_required
 from core.roles import MANAGERS, is_manager
@@ -25,15 +29,15 @@ from core.roles import MANAGERS, is_manager
 @role_required()
 def dashboard(request: HttpRequest) -> HttpResponse:
     filters = read_filters(request.GET)
-    context = build_dashboard(filters)
+    dashboard = build_dashboard(filters)
     if wants_csv(request):
         table = request.GET.get("table", "kpis")
-        exported = dashboard_csv(context, table)
+        exported = dashboard_csv(dashboard, table)
         if exported is not None:
             header, rows = exported
             return csv_response(f"{table}-{filters.period.key}.csv", header, rows)
         filters.errors.append(f"No table {table!r} to export.")
-    context["can_manage"] = is_manager(request.user)
+    context = {**vars(dashboard), "can_manage": is_manager(request.user)}
     return render(request, "alignment/dashboard.html", context, status=400 if filters.errors else 200)
 
 
@@ -67,7 +71,7 @@ def refresh_status(request: HttpRequest) -> HttpResponse:
         return HttpResponse(str(exc), status=400)
     since = parse_datetime(request.GET.get("since", "") or "")
     latest = (
-        KpiSnapshot.objects.filter(period=period.key, scope="all")
+        KpiSnapshot.objects.filter(period=period.key, scope_kind=ALL.kind, scope_ref=ALL.ref)
         .order_by("-computed_at")
         .values_list("computed_at", flat=True)
         .first()
@@ -83,32 +87,20 @@ def refresh_status(request: HttpRequest) -> HttpResponse:
 @require_GET
 @role_required()
 def goals(request: HttpRequest) -> HttpResponse:
-    filters = read_filters({})
-    context = build_goals_page(filters=filters)
+    page = build_goals_page(options=filter_options())
     if wants_csv(request):
-        header, rows = goals_csv(context["rows"])
+        header, rows = goals_csv(page.rows)
         return csv_response("goals.csv", header, rows)
-    context["can_manage"] = is_manager(request.user)
-    return render(request, "alignment/goals.html", context)
-
-
-def _scope_choices() -> list[tuple[str, str]]:
-    filters = read_filters({})
-    return [
-        ("all", "All leads"),
-        *((f"campaign:{o.value}", f"Campaign: {o.label}") for o in filters.campaigns),
-        *((f"persona:{o.value}", f"Persona: {o.label}") for o in filters.personas),
-        *((f"rep:{o.value}", f"Rep: {o.label}") for o in filters.reps),
-    ]
+    return render(request, "alignment/goals.html", {**vars(page), "can_manage": is_manager(request.user)})
 
 
 @role_required(MANAGERS)
 def goal_edit(request: HttpRequest, goal_id: int | None = None) -> HttpResponse:
-    goal = get_object_or_404(Goal, pk=goal_id) if goal_id else None
+    goal = get_object_or_404(Goal.objects.with_scope(), pk=goal_id) if goal_id else None
     initial = {f: getattr(goal, f) for f in ("name", "metric", "target", "period", "scope")} if goal else {}
     if not goal:
         initial = {"period": timezone.localdate().strftime("%Y-%m"), "scope": "all"}
-    form = GoalForm(request.POST or None, initial=initial, scope_choices=_scope_choices())
+    form = GoalForm(request.POST or None, initial=initial, scope_choices=filter_options().scope_choices())
     if request.method == "POST" and form.is_valid():
         if goal:
             update_goal(goal=goal, actor=request.user, fields=form.cleaned_data)

@@ -326,9 +326,9 @@ def main() -> None:
         from django.db import connection
         from django.utils import timezone
 
-        from alignment.kpis import compute_snapshots
         from alignment.models import Goal, KpiSnapshot
         from alignment.periods import current_month, last_months
+        from alignment.snapshots import compute_snapshots
 
         print(f"Generating {args.leads:,} leads set-based in SQL…", flush=True)
         generate(leads=args.leads)
@@ -363,9 +363,10 @@ def main() -> None:
         fill = time.perf_counter() - started
         for metric, target in (("mqls", 30000), ("sqls", 10000), ("acceptance_rate", 0.7)):
             Goal.objects.create(name=f"Bench {metric}", metric=metric, target=target, period=month.key)
-        scopes = sorted(
-            KpiSnapshot.objects.filter(period=month.key).values_list("scope", flat=True).distinct()
+        snapshots = KpiSnapshot.objects.filter(period=month.key, metric="mqls").select_related(
+            "campaign", "persona"
         )
+        scopes = sorted(snapshot.scope for snapshot in snapshots)
         periods = [p.key for p in months] + [quarter.key]
         print(f"Dashboard load: {args.clients} clients for {args.seconds:.0f} s…", flush=True)
         latencies = load_dashboard(

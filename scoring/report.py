@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 
+from core.charts import StackedChart, stacked_bar_chart
 from leads.models import Lead, StageKind
 from leads.pipeline import reached_q
 from scoring.models import ScoringRun
@@ -50,17 +51,15 @@ def _band_case(bands: list[tuple[int | None, int | None]]) -> Case:
     return Case(*whens, output_field=IntegerField())
 
 
-@dataclass
-class Bar:
-    label: str
+@dataclass(frozen=True)
+class ScoreDistribution:
+    chart: StackedChart  # one stack per score band, grade D at the bottom, A on top
     total: int
-    segments: list[dict[str, Any]]  # {"grade", "count", "x", "y", "width", "height"}
-    x: float
-    label_x: float
+    by_grade: dict[str, int]
 
 
-def score_distribution(*, width: int = 720, height: int = 200) -> dict[str, Any]:
-    """Lead counts per score band, stacked by grade, with the SVG geometry to draw them (one query)."""
+def score_distribution(*, width: int = 720, height: int = 200) -> ScoreDistribution:
+    """Lead counts per score band, stacked by grade, as a chart (one query)."""
     counts: dict[tuple[int, str], int] = {}
     rows = (
         Lead.objects.annotate(band=_band_case(HISTOGRAM_BANDS))
@@ -69,42 +68,23 @@ def score_distribution(*, width: int = 720, height: int = 200) -> dict[str, Any]
     )
     for row in rows.order_by():
         counts[(row["band"], row["grade"])] = row["n"]
-    totals = [sum(counts.get((i, g), 0) for g in GRADES) for i in range(len(HISTOGRAM_BANDS))]
-    tallest = max(totals) or 1
-    slot = width / len(HISTOGRAM_BANDS)
-    bar_width = slot * 0.72
-    bars = []
-    for index, (low, high) in enumerate(HISTOGRAM_BANDS):
-        x = index * slot + (slot - bar_width) / 2
-        y = float(height)
-        segments = []
-        for grade in reversed(GRADES):  # D at the bottom, A on top
-            count = counts.get((index, grade), 0)
-            if not count:
-                continue
-            h = height * count / tallest
-            y -= h
-            segments.append(
-                {
-                    "grade": grade,
-                    "count": count,
-                    "x": round(x, 1),
-                    "y": round(y, 1),
-                    "width": round(bar_width, 1),
-                    "height": round(h, 1),
-                }
+    chart = stacked_bar_chart(
+        [
+            (
+                band_label(low, high),
+                [
+                    (counts.get((index, grade), 0), f"seg seg-{grade}", f"grade {grade}")
+                    for grade in reversed(GRADES)
+                ],
             )
-        bars.append(
-            Bar(
-                label=band_label(low, high),
-                total=totals[index],
-                segments=segments,
-                x=round(x, 1),
-                label_x=round(x + bar_width / 2, 1),
-            )
-        )
+            for index, (low, high) in enumerate(HISTOGRAM_BANDS)
+        ],
+        fmt=lambda count: str(int(count)),
+        width=width,
+        height=height,
+    )
     by_grade = {g: sum(counts.get((i, g), 0) for i in range(len(HISTOGRAM_BANDS))) for g in GRADES}
-    return {"bars": bars, "width": width, "height": height, "total": sum(totals), "by_grade": by_grade}
+    return ScoreDistribution(chart=chart, total=sum(by_grade.values()), by_grade=by_grade)
 
 
 def calibration() -> list[dict[str, Any]]:

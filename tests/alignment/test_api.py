@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from alignment.kpis import compute_snapshots
 from alignment.models import Goal, KpiSnapshot
+from alignment.scopes import ALL
+from alignment.snapshots import compute_snapshots
 from alignment.tasks import refresh_kpis_task
 from core.models import AuditEvent
 from tests.alignment.pipeline import at, journey
@@ -129,7 +130,7 @@ def test_the_refresh_task_recomputes_the_current_and_previous_month_and_quarter(
         refresh_kpis_task()
     periods = set(KpiSnapshot.objects.values_list("period", flat=True))
     assert periods == {"2026-12", "2026-11", "2026-Q4", "2026-Q3"}
-    assert KpiSnapshot.objects.get(period="2026-Q4", scope="all", metric="mqls").value == 2
+    assert KpiSnapshot.objects.get(period="2026-Q4", scope_kind="all", metric="mqls").value == 2
 
 
 def test_the_refresh_task_skips_invalid_periods(november):
@@ -172,7 +173,7 @@ def test_goals_are_read_with_a_constant_number_of_queries(november, manager, dja
     with django_assert_max_num_queries(6):
         assert len(client.get("/api/v1/goals/").json()) == 3
     for index in range(20):
-        Goal.objects.create(name=f"H{index}", metric="sqls", target=10, period="2026-10", scope="all")
+        Goal.objects.create(name=f"H{index}", metric="sqls", target=10, period="2026-10", scope=ALL)
     with django_assert_max_num_queries(6):
         assert len(client.get("/api/v1/goals/").json()) == 23
 

@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from alignment.kpis import compute_snapshots
 from alignment.models import Goal
+from alignment.scopes import resolve_scope
+from alignment.snapshots import compute_snapshots
 from tests.alignment.pipeline import at, handoff, journey
 from tests.factories import CampaignFactory, PersonaFactory
 
@@ -113,7 +114,11 @@ def test_the_dashboard_runs_a_constant_number_of_queries(client, rep, django_ass
         journey(created=at(11, 4), source="web", owner=rep).to("mql", at(11, 5))
     compute_snapshots(period="2026-11")
     Goal.objects.create(
-        name="More", metric="mqls", target=Decimal(100), period="2026-11", scope="campaign:webinar"
+        name="More",
+        metric="mqls",
+        target=Decimal(100),
+        period="2026-11",
+        scope=resolve_scope("campaign:webinar"),
     )
     with django_assert_max_num_queries(12):
         assert client.get("/").status_code == 200

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from alignment.kpis import compute_snapshots
 from alignment.models import Goal
+from alignment.snapshots import compute_snapshots
 from leads.models import CampaignCost
 from tests.alignment.pipeline import at, handoff, journey
 from tests.conftest import seed_reference_rows
