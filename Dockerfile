@@ -5,6 +5,7 @@ COPY pyproject.toml README.md ./
 COPY alignment ./alignment
 COPY core ./core
 COPY leads ./leads
+COPY scoring ./scoring
 COPY funnel ./funnel
 RUN pip install --no-cache-dir .
 COPY . .

@@ -7,7 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from alignment import views
 from alignment.api import GoalViewSet, KpiViewSet
-from core.views import healthz
+from core.health import healthz
 from funnel.urls import lead_urlpatterns
 from leads.api import LeadViewSet
 from leads.api_activities import ActivityViewSet

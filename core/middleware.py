@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 
 from core import errors_pages
 from core.errors import AppError, problem_json_response
+from core.health import healthz
 
 
 class RequestSizeLimitMiddleware:
@@ -45,3 +46,20 @@ class AppErrorMiddleware:
         response = errors_pages.bad_request(request, exception)
         response.status_code = exception.status_code
         return response
+
+
+class HealthCheckMiddleware:
+    """Answer ``/healthz`` before anything reads the Host header.
+
+    TRICKY: container and load-balancer health checks call the server by its address (``localhost``,
+    a pod IP), which is rightly not in ``ALLOWED_HOSTS``; every later middleware would refuse them with
+    DisallowedHost. The health answer carries nothing a forged Host could abuse.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz" and request.method in ("GET", "HEAD"):
+            return healthz(request)
+        return self.get_response(request)

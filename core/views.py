@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.audit_trail import audit_events
 from core.csv_export import csv_response, wants_csv
-from core.health import check_broker, check_database
 from core.keyset import paginate
 from core.models import ApiToken, Scope
 from core.notifications import mark_all_read, notifications_for
@@ -64,18 +63,6 @@ class AuditFilterForm(forms.Form):
         if since and until and since > until:
             raise ValidationError("“From” must not be after “To”.")
         return cleaned
-
-
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """``200 {"database": "ok", "broker": "ok"}``, or ``503`` naming what is down."""
-    checks = {
-        "database": "ok" if check_database() else "down",
-        "broker": "ok" if check_broker() else "down",
-    }
-    status = 200 if all(value == "ok" for value in checks.values()) else 503
-    return JsonResponse(checks, status=status)
 
 
 @never_cache  # the page may carry a new secret: never keep it in a cache

@@ -210,3 +210,23 @@ def test_an_unexpected_error_in_a_view_is_problem_json_and_releases_the_idempote
     assert response.status_code == 500
     assert response["Content-Type"] == "application/problem+json"
     assert not IdempotencyKey.objects.exists()
+
+
+@pytest.mark.django_db
+def test_healthz_answers_whatever_the_host_header(client, settings):
+    """Container health checks call the server as ``localhost``, which production rightly refuses."""
+    settings.ALLOWED_HOSTS = ["alignment.example.com"]
+    response = client.get("/healthz", HTTP_HOST="localhost:8000")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok"}
+    assert client.get("/accounts/login/", HTTP_HOST="localhost:8000").status_code == 400
+
+
+def test_compose_builds_one_image_and_checks_the_health_of_web_worker_and_beat():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    app = ["migrate", "web", "worker", "beat"]
+    assert [name for name in services if "build" in services[name]] == ["migrate"]
+    assert len({services[name]["image"] for name in app}) == 1
+    assert all("healthcheck" in services[name] for name in ["web", "worker", "beat"])
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
