@@ -23,6 +23,7 @@ from core.errors import ValidationProblem
 from leads.activities import record_activities
 from leads.ingest import upsert_leads
 from leads.models import ActivityType, WebForm
+from leads.schemas import validate_lead
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,10 @@ def _lead_item(form: WebForm, data: Mapping[str, Any], *, strict: bool) -> dict[
     for field in form.fields:
         if field["required"] and field["name"] not in item:
             errors.setdefault(field["name"], []).append("This field is required.")
+    # The lead's own rules too, so a person sees every problem of the form at once.
+    _, invalid = validate_lead(item)
+    for name, messages in invalid.items():
+        errors.setdefault(name, messages)
     if errors:
         raise ValidationProblem(errors, detail="The form is not filled in correctly.")
     if form.campaign_id:
