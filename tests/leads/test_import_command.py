@@ -126,5 +126,6 @@ def test_the_progress_bar_goes_to_stderr(tmp_path, capsys):
     assert "Importing" not in out.getvalue()
     assert "2 created" in out.getvalue()
     bar = capsys.readouterr().err
-    assert "Importing" in bar and "2/2" in bar
+    assert "Importing" in bar
+    assert "2/2" in bar
     assert Lead.objects.count() == 2

@@ -39,7 +39,8 @@ def test_marketing_and_managers_create_a_form_with_a_key_a_honeypot_and_a_snippe
     body = response.json()
     form = WebForm.objects.get()
     assert body["id"] == form.pk
-    assert body["key"] == form.key and len(form.key) >= 16
+    assert body["key"] == form.key
+    assert len(form.key) >= 16
     assert body["honeypot_field"] == "website"
     # E-mail is always there, first and required; an empty label becomes the field's own.
     assert body["fields"] == [
@@ -49,10 +50,12 @@ def test_marketing_and_managers_create_a_form_with_a_key_a_honeypot_and_a_snippe
     ]
     assert body["allowed_origins"] == ["https://www.example.com", "http://shop.example.com:8080"]
     assert (form.campaign, form.persona) == (campaign, persona)
-    assert body["campaign"] == "spring" and body["persona"] == "ops"
+    assert body["campaign"] == "spring"
+    assert body["persona"] == "ops"
     assert body["active"] is True
     assert f'<form method="post" action="http://testserver/f/{form.key}/"' in body["snippet"]
-    assert 'name="website"' in body["snippet"] and 'name="form_started"' in body["snippet"]
+    assert 'name="website"' in body["snippet"]
+    assert 'name="form_started"' in body["snippet"]
     assert AuditEvent.objects.filter(action="webform.created", object_id=str(form.pk)).exists()
 
 
