@@ -46,7 +46,12 @@ def _signer(form: WebForm) -> signing.Signer:
 
 
 def started_token(*, form: WebForm, at: float | None = None) -> str:
-    """The value of the form's hidden ``form_started`` input: the time it was handed out, signed."""
+    """The value of the form's hidden ``form_started`` input: the time it was handed out, signed.
+
+    TRICKY: a snippet pasted into a website keeps the time it was rendered, so there the fill-time guard
+    only proves the form came from us (a bot posting a made-up form has no valid value); on the hosted
+    page, rendered afresh for each visitor, it also catches forms sent back too fast.
+    """
     return _signer(form).sign(str(int(time.time() if at is None else at)))
 
 
