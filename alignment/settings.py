@@ -310,3 +310,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Submissions one address may send to the public web forms (/f/<key>/) per minute.
+WEBFORM_SUBMISSIONS_PER_MINUTE = env_int("WEBFORM_SUBMISSIONS_PER_MINUTE", 10)

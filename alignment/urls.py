@@ -11,7 +11,9 @@ from core.health import healthz
 from funnel.urls import lead_urlpatterns
 from leads.api import LeadViewSet
 from leads.api_activities import ActivityViewSet
+from leads.api_webforms import WebFormViewSet
 from leads.urls import urlpatterns as lead_list_urlpatterns
+from leads.webforms_urls import public_urlpatterns as webform_public_urlpatterns
 from scoring.api import ActiveScoringModelView, ScoringModelVersionViewSet
 
 router = SimpleRouter()
@@ -20,6 +22,7 @@ router.register("activities", ActivityViewSet, basename="activity")
 router.register("scoring-model/versions", ScoringModelVersionViewSet, basename="scoring-model-version")
 router.register("kpis", KpiViewSet, basename="kpi")
 router.register("goals", GoalViewSet, basename="goal")
+router.register("forms", WebFormViewSet, basename="webform")
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -41,6 +44,8 @@ urlpatterns = [
     path("leads/", include(([*lead_list_urlpatterns, *lead_urlpatterns], "leads"))),
     path("import/", include("leads.import_urls")),
     path("scoring/", include("scoring.urls")),
+    path("forms/", include("leads.webforms_urls")),
+    path("f/", include((webform_public_urlpatterns, "webforms-public"))),
     path("", include("funnel.urls")),
     path("", include("core.urls")),
 ]

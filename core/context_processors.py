@@ -17,6 +17,7 @@ NAVIGATION = [
     ("scoring:model", "Scoring", ROLES),
     ("goals", "Goals", ROLES),
     ("imports:start", "Import", (MARKETING, MANAGERS)),
+    ("webforms:list", "Forms", (MARKETING, MANAGERS)),
     ("core:audit", "Audit", (MANAGERS,)),
     ("core:notifications", "Alerts", ROLES),
 ]

@@ -11,11 +11,12 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.audit import record
@@ -23,7 +24,7 @@ from core.errors import AppError, Conflict, ValidationProblem
 from core.queue import enqueue, enqueue_on_commit
 from leads.fields import IMPORTABLE_FIELDS, Kind
 from leads.ingest import upsert_leads
-from leads.models import CsvImport, CsvImportStatus
+from leads.models import CsvImport, CsvImportStatus, Lead
 
 BATCH_SIZE = 1000
 MAX_COLUMNS = 100
@@ -156,11 +157,8 @@ def start_import(*, user: Any, file_name: str, raw: bytes) -> CsvImport:
     )
 
 
-def confirm_mapping(*, job: CsvImport, mapping: dict[str, str], actor: Any) -> CsvImport:
-    """Check the mapping (e-mail mapped, no field twice) and queue the import.
-
-    Raises ``MappingError`` for a mapping that cannot be used, ``Conflict`` if the import has already started.
-    """
+def check_mapping(*, job: CsvImport, mapping: dict[str, str]) -> dict[str, str]:
+    """The mapping without ignored columns if usable (e-mail mapped, no field twice); or ``MappingError``."""
     chosen = {str(index): field for index, field in mapping.items() if field != IGNORE}
     unknown = sorted(set(chosen.values()) - _FIELD_NAMES)
     if unknown:
@@ -173,14 +171,30 @@ def confirm_mapping(*, job: CsvImport, mapping: dict[str, str], actor: Any) -> C
     twice = sorted({field for field in fields if fields.count(field) > 1})
     if twice:
         raise MappingError(f"Each lead field can take one column only: {', '.join(twice)}.")
+    return chosen
+
+
+def confirm_mapping(
+    *, job: CsvImport, mapping: dict[str, str], actor: Any, skip_existing: bool = False, queue: bool = True
+) -> CsvImport:
+    """Check the mapping and queue the import (``queue=False``: the caller runs ``run_import`` itself).
+
+    ``skip_existing`` leaves the leads that already exist as they are instead of updating them.
+    Raises ``MappingError`` for a mapping that cannot be used, ``Conflict`` if the import has already started.
+    """
+    chosen = check_mapping(job=job, mapping=mapping)
     with transaction.atomic():
         updated = CsvImport.objects.filter(pk=job.pk, status=CsvImportStatus.MAPPING).update(
-            mapping=chosen, status=CsvImportStatus.QUEUED, progress_at=timezone.now()
+            mapping=chosen,
+            skip_existing=skip_existing,
+            status=CsvImportStatus.QUEUED,
+            progress_at=timezone.now(),
         )
         if updated != 1:
             raise Conflict("This import has already started.")
         record(actor=actor, action="lead.import_started", obj=job, data={"file": job.file_name})
-        enqueue_on_commit(IMPORT_TASK, job.pk)
+        if queue:
+            enqueue_on_commit(IMPORT_TASK, job.pk)
     job.refresh_from_db()
     return job
 
@@ -218,8 +232,10 @@ class _Overtaken(Exception):
     """Another run of the same import committed this batch first."""
 
 
-def run_import(*, job_id: int) -> CsvImport | None:
+def run_import(*, job_id: int, progress: Callable[[int], None] | None = None) -> CsvImport | None:
     """Import the rows not yet processed, one batch per transaction. Safe to run again after a crash.
+
+    ``progress`` is called after each committed batch with the number of rows processed so far.
 
     A redelivered task may run while the first is still going; each batch checks, under a row lock on the
     job, that it starts where the committed progress ends, so only one run advances and none counts twice.
@@ -243,8 +259,12 @@ def run_import(*, job_id: int) -> CsvImport | None:
             if len(batch) == BATCH_SIZE:
                 _import_batch(job, batch, start=position - len(batch))
                 batch = []
+                if progress is not None:
+                    progress(position)
         if batch:
             _import_batch(job, batch, start=position - len(batch))
+            if progress is not None:
+                progress(position)
     except _Overtaken:
         return None
     CsvImport.objects.filter(pk=job_id, status=CsvImportStatus.RUNNING).update(
@@ -259,10 +279,12 @@ def _import_batch(job: CsvImport, batch: list[tuple[int, dict[str, str]]], *, st
         locked = CsvImport.objects.select_for_update().only("processed_rows", "errors").get(pk=job.pk)
         if locked.processed_rows != start:
             raise _Overtaken
-        result = upsert_leads(items=[item for _, item in batch])
+        skipped = _existing_rows(batch) if job.skip_existing else set()
+        kept = [(line, item) for line, item in batch if line not in skipped]
+        result = upsert_leads(items=[item for _, item in kept])
         failures = [
             {"row": line, "email": item.get("email", ""), "errors": outcome.errors}
-            for (line, item), outcome in zip(batch, result.results, strict=True)
+            for (line, item), outcome in zip(kept, result.results, strict=True)
             if outcome.status == "error"
         ]
         room = MAX_STORED_ERRORS - len(locked.errors)
@@ -271,9 +293,21 @@ def _import_batch(job: CsvImport, batch: list[tuple[int, dict[str, str]]], *, st
             created_count=F("created_count") + result.created,
             updated_count=F("updated_count") + result.updated,
             error_count=F("error_count") + result.errors,
+            skipped_count=F("skipped_count") + len(skipped),
             errors=locked.errors + failures[: max(room, 0)],
             progress_at=timezone.now(),
         )
+
+
+def _existing_rows(batch: list[tuple[int, dict[str, str]]]) -> set[int]:
+    """The line numbers of rows whose e-mail (trimmed, lower-case, as the upsert matches it) has a lead."""
+    emails = {item["email"].strip().lower() for _, item in batch if item.get("email")}
+    known = set(
+        Lead.objects.annotate(lower_email=Lower("email"))
+        .filter(lower_email__in=emails)
+        .values_list("lower_email", flat=True)
+    )
+    return {line for line, item in batch if item.get("email", "").strip().lower() in known}
 
 
 def resume_stalled_imports(*, stalled_for: dt.timedelta = STALLED_AFTER) -> list[int]:

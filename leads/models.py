@@ -351,6 +351,9 @@ class CsvImport(models.Model):
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
+    # Rows whose lead already existed, left as it was (``skip_existing``); otherwise such rows update it.
+    skip_existing = models.BooleanField(default=False)
+    skipped_count = models.PositiveIntegerField(default=0)
     # [{"row": line number in the file, "email": str, "errors": {field: [message]}}], capped
     errors = models.JSONField(default=list, blank=True)
     failure = models.CharField(max_length=500, blank=True)
@@ -384,3 +387,41 @@ class CsvImport(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (CsvImportStatus.QUEUED, CsvImportStatus.RUNNING)
+
+
+class WebForm(models.Model):
+    """A form marketing puts on a website: which lead fields it asks for, and where its leads go.
+
+    Its public ``key`` names it in ``/f/<key>/``; submissions are stored as leads (upsert by e-mail) with a
+    ``form_submit`` activity whose metadata carries the key.
+    """
+
+    key = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    # [{"name": lead field, "required": bool, "label": str}], e-mail always first and required
+    fields = models.JSONField(default=list)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="web_forms"
+    )
+    persona = models.ForeignKey(
+        Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="web_forms"
+    )
+    consent_text = models.TextField(max_length=2000, blank=True)
+    thank_you = models.TextField(max_length=2000, blank=True)
+    redirect_url = models.URLField(max_length=500, blank=True)
+    # ["https://www.example.com", …]: the origins whose pages may post to the form from a script
+    allowed_origins = models.JSONField(default=list, blank=True)
+    # The name of the hidden input people never see and bots fill in.
+    honeypot_field = models.CharField(max_length=40)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
