@@ -14,6 +14,7 @@ from django.utils import timezone
 from core.audit import record
 from core.errors import Conflict, Forbidden, ValidationProblem
 from core.roles import is_manager
+from funnel import alerts
 from funnel.deadlines import sla_deadline
 from funnel.models import Handoff, HandoffStatus
 from funnel.routing import sales_reps
@@ -58,6 +59,7 @@ def accept_locked(*, lead: Lead, actor: Any, now: datetime, to_stage: Stage, sta
     """Call inside a transaction holding ``select_for_update`` on lead."""
     handoff = _waiting_handoff(lead=lead, actor=actor, stages=stages)
     late = _close_handoff(handoff=handoff, status=HandoffStatus.ACCEPTED, actor=actor, now=now)
+    record(actor=actor, action="lead.accepted", obj=lead, data={"late": late, "rep": handoff.rep_id})
     return record_move(
         lead=lead,
         from_stage=stages.by_slug.get(lead.stage_id),
@@ -91,6 +93,13 @@ def reject_lead(*, lead_id: int, actor: Any, reason: str, note: str = "") -> Tra
             note=note.strip(),
         )
         why = f"Rejected: {reject_reason.label}" + (" (after the deadline)" if late else "")
+        record(
+            actor=actor,
+            action="lead.rejected",
+            obj=lead,
+            data={"reason": reject_reason.label, "note": note.strip(), "late": late},
+        )
+        alerts.lead_rejected(lead=lead, actor=actor, reason_label=reject_reason.label, note=note.strip())
         return record_move(
             lead=lead,
             from_stage=stages.by_slug.get(lead.stage_id),
@@ -122,6 +131,7 @@ def assign_lead(*, lead_id: int, actor: Any, owner_id: int) -> Lead:
         elif kind in (K.SAL, K.SQL, K.OPPORTUNITY):
             Lead.objects.filter(pk=lead.pk).update(owner=rep, updated_at=now)
             record(actor=actor, action="lead.assigned", obj=lead, data={"from": previous, "to": rep.pk})
+            alerts.handoff_arrived(lead=lead, rep_id=rep.pk, now=now)
         else:
             raise Conflict("Only leads waiting in MQL or in a sales stage can be assigned to a rep.")
         lead.refresh_from_db()
@@ -158,4 +168,5 @@ def reassign_handoff(
         obj=lead,
         data={"from": handoff.rep_id, "to": rep_id, "sla_due_at": due.isoformat(), "rule": rule},
     )
+    alerts.handoff_arrived(lead=lead, rep_id=rep_id, now=now)
     return new

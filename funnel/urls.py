@@ -18,6 +18,7 @@ urlpatterns = [
 
 # One lead's page, under /leads/ in the ``leads`` namespace (see alignment/urls.py).
 lead_urlpatterns = [
+    path("mentions/", lead_page.mention_suggestions, name="mentions"),
     path("<int:lead_id>/", lead_page.lead_detail, name="detail"),
     path("<int:lead_id>/notes/", lead_page.lead_add_note, name="add-note"),
 ]
