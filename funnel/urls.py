@@ -8,6 +8,7 @@ app_name = "funnel"
 
 urlpatterns = [
     path("queue/", views.queue, name="queue"),
+    path("queue/assign/", views.bulk_assign, name="bulk-assign"),
     path("queue/<int:lead_id>/accept/", views.accept, name="accept"),
     path("queue/<int:lead_id>/reject/", views.reject, name="reject"),
     path("queue/<int:lead_id>/assign/", views.assign, name="assign"),
