@@ -113,7 +113,7 @@ def test_a_manager_sees_every_queue_the_unassigned_one_and_breaches(client, hand
     assert len(response.context["rows"]) == 4
     html = response.content.decode()
     assert "Unassigned" in html
-    assert "Reassign" in html
+    assert "Assign the checked hand-offs to" in html
     assert [h.lead_id for h in client.get("/queue/?rep=unassigned").context["rows"]] == [handed[3].pk]
     assert [h.lead_id for h in client.get("/queue/?rep=breached").context["rows"]] == [handed[0].pk]
     assert {h.rep_id for h in client.get(f"/queue/?rep={rep.pk}").context["rows"]} == {rep.pk}
