@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from core.models import Notification
 from core.queue import enqueue_on_commit
+from core.tasks import email_notifications_task
 
 SHOWN = 100
 MESSAGE_MAX = 500
-EMAIL_TASK = "core.tasks.email_notifications_task"
 UNREAD_TTL = 600  # seconds; a count is also corrected on every notify and read
 
 
@@ -70,7 +70,7 @@ def notify_each(*, kind: str, alerts: Sequence[Alert], now: datetime | None = No
         _bump_unread(user_id, count)
     ids = [row.pk for row in rows if row.pk is not None]
     if ids:
-        enqueue_on_commit(EMAIL_TASK, notification_ids=ids)
+        enqueue_on_commit(email_notifications_task, notification_ids=ids)
     return len(rows)
 
 

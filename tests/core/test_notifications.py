@@ -66,7 +66,9 @@ def test_notify_writes_one_row_per_user_in_one_insert(rep, other_rep, manager, d
 
 def test_notify_queues_the_e_mails_after_commit(rep, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr("core.queue.enqueue", lambda task, **kw: sent.append((task, kw)))
+    monkeypatch.setattr(
+        "core.queue.enqueue", lambda task, **kw: sent.append((getattr(task, "name", task), kw))
+    )
     with django_capture_on_commit_callbacks(execute=True):
         notify(user_ids=[rep.pk], kind="mention", message="hi")
         assert sent == []
