@@ -179,6 +179,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "alignment.tasks.refresh_kpis_task",
         "schedule": crontab(minute="*/5"),
     },
+    # Alerts for users who chose a daily e-mail digest.
+    "send-notification-digests": {
+        "task": "core.tasks.send_notification_digests_task",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/scoring-model/", ActiveScoringModelView.as_view(), name="scoring-model"),
     path("api/v1/", include("funnel.api_urls")),
+    path("api/v1/", include("core.api_urls")),
     path("api/v1/", include(router.urls)),
     # The lead list (leads) and one lead's page (funnel) share the ``leads`` namespace.
     path("leads/", include(([*lead_list_urlpatterns, *lead_urlpatterns], "leads"))),

@@ -8,4 +8,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Accounts, tokens and API plumbing"
 
     def ready(self) -> None:
-        from core import schema  # noqa: F401 - registers the OpenAPI extensions
+        from django.contrib.auth.signals import user_logged_in
+
+        from core import audit_words, receivers, schema  # noqa: F401 - wording and OpenAPI extensions register
+
+        user_logged_in.connect(receivers.warm_unread_count, dispatch_uid="core.warm_unread_count")

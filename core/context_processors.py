@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from core.notifications import unread_count
 from core.roles import MANAGERS, MARKETING, ROLES, SALES, roles_of
 
 # (url name, label, roles that see it). A page appears in the navigation once its URL exists.
@@ -41,6 +42,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 "url": url,
                 "label": label,
                 "active": request.path == url or (url != "/" and request.path.startswith(url)),
+                "name": name,
             }
         )
-    return {"navigation": items, "user_roles": roles}
+    # A callable, so only pages that show the navigation pay for it: from the cache (warmed at login and
+    # kept in step by notify and mark read), else one COUNT on the unread index.
+    return {"navigation": items, "user_roles": roles, "unread_alerts": lambda: unread_count(user.pk)}

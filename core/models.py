@@ -6,6 +6,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Scope(models.TextChoices):
@@ -78,6 +79,9 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=64, db_index=True)
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(
+        max_length=200, blank=True, help_text="The object's name when the event was written, for the trail."
+    )
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -87,20 +91,53 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
 
 
+class NotificationKind(models.TextChoices):
+    HANDOFF_ASSIGNED = "handoff.assigned", "A hand-off was assigned to you"
+    SLA_BREACHED = "sla.breached", "A hand-off breached its SLA"
+    MENTION = "mention", "You were mentioned in a note"
+    LEAD_REJECTED = "lead.rejected", "Sales rejected a lead"
+
+
 class Notification(models.Model):
-    """An in-app message to one user (an SLA breach, a model waiting for approval…)."""
+    """An in-app message to one user (a hand-off, an SLA breach, a mention, a rejected lead)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
     message = models.CharField(max_length=500)
     url = models.CharField(max_length=300, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["user"], condition=Q(read_at=None), name="notification_unread_idx"),
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_recent_idx"),
+            models.Index(
+                fields=["created_at"], condition=Q(emailed_at=None), name="notification_unmailed_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.message
+
+
+class EmailPreference(models.TextChoices):
+    OFF = "off", "Off: only in the app"
+    IMMEDIATE = "immediate", "Immediately, one e-mail per batch of alerts"
+    DAILY = "daily", "A daily digest"
+
+
+class NotificationPreference(models.Model):
+    """How one user wants alerts by e-mail. No row means the default (``DEFAULT_EMAIL``)."""
+
+    DEFAULT_EMAIL = EmailPreference.IMMEDIATE
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="notification_pref"
+    )
+    email = models.CharField(max_length=10, choices=EmailPreference.choices, default=DEFAULT_EMAIL)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.email}"

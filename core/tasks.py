@@ -1,10 +1,26 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import OperationalError
 
+from core import notification_emails
 from core.idempotency import purge_expired_keys
+
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 
 
 @shared_task
 def purge_idempotency_keys_task() -> int:
     return purge_expired_keys()
+
+
+@shared_task(**RETRY)
+def email_notifications_task(notification_ids: list[int]) -> int:
+    """E-mail these notifications to the users who want e-mail at once."""
+    return notification_emails.email_notifications(notification_ids=notification_ids)
+
+
+@shared_task(**RETRY)
+def send_notification_digests_task() -> int:
+    """The daily digest for users who chose it."""
+    return notification_emails.send_daily_digests()

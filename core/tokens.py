@@ -9,6 +9,7 @@ from typing import Any
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.audit import record
 from core.models import TOKEN_PREFIX, ApiToken, Scope, hash_token
 from core.roles import roles_of
 
@@ -45,6 +46,7 @@ def issue_token(*, user: Any, name: str, scopes: Iterable[str]) -> IssuedToken:
         key_hash=hash_token(secret),
         scopes=parse_scopes(scopes),
     )
+    record(actor=user, action="token.created", obj=token, data={"scopes": token.scopes})
     return IssuedToken(token=token, secret=secret)
 
 
@@ -80,6 +82,8 @@ def find_active_token(secret: str) -> ApiToken | None:
     return token
 
 
-def revoke_token(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=timezone.now())
+def revoke_token(*, token: ApiToken, actor: Any = None) -> None:
+    """Revoke a token at once (its cached copy too); the first revocation is recorded in the audit trail."""
+    if ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=timezone.now()):
+        record(actor=actor or token.user, action="token.revoked", obj=token, data={"owner": token.user_id})
     cache.delete(_cache_key(token.key_hash))

@@ -16,10 +16,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.audit_trail import audit_events
+from core.audit_wording import sentences
 from core.csv_export import csv_response, wants_csv
 from core.keyset import paginate
-from core.models import ApiToken, Scope
-from core.notifications import mark_all_read, notifications_for
+from core.models import ApiToken, EmailPreference, Scope
+from core.notification_emails import email_preference, set_email_preference
+from core.notifications import mark_all_read, mark_read, notifications_for
 from core.pages import role_required
 from core.roles import MANAGERS
 from core.tokens import issue_token, revoke_token
@@ -93,24 +95,41 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
-    revoke_token(token=token)
+    revoke_token(token=token, actor=request.user)
     messages.success(request, f"Token “{token.name}” was revoked; clients using it now get 401.")
     return redirect("core:tokens")
 
 
 def _audit_csv(events: Any) -> HttpResponse:
-    rows = (
-        [
+    def rows() -> Any:
+        chunk: list[Any] = []
+        for event in events.order_by("-at", "-id").iterator(chunk_size=2000):
+            chunk.append(event)
+            if len(chunk) == 2000:
+                yield from _audit_csv_rows(chunk)
+                chunk = []
+        yield from _audit_csv_rows(chunk)
+
+    return csv_response(
+        "audit.csv",
+        ["at", "actor", "action", "object_type", "object_id", "object", "what", "data"],
+        rows(),
+    )
+
+
+def _audit_csv_rows(events: list[Any]) -> Any:
+    for s in sentences(events):
+        event = s.event
+        yield [
             event.at.isoformat(),
             event.actor.username if event.actor else "",
             event.action,
             event.object_type,
             event.object_id,
+            event.object_label,
+            " ".join(part for part in (s.actor or "The system", s.verb, s.noun, s.label, s.details) if part),
             json.dumps(event.data, sort_keys=True, ensure_ascii=False) if event.data else "",
         ]
-        for event in events.order_by("-at", "-id").iterator(chunk_size=2000)
-    )
-    return csv_response("audit.csv", ["at", "actor", "action", "object_type", "object_id", "data"], rows)
 
 
 @role_required(MANAGERS)
@@ -132,7 +151,8 @@ def audit(request: HttpRequest) -> HttpResponse:
         page = paginate(
             events, key="at", descending=True, cursor=request.GET.get("cursor"), page_size=AUDIT_PAGE_SIZE
         )
-    context = {"form": form, "page": page, "events": page.rows if page else []}
+    events = page.rows if page else []
+    context = {"form": form, "page": page, "events": events, "sentences": sentences(events)}
     partial = request.htmx and not request.htmx.history_restore_request
     template = "core/_audit_results.html" if partial else "core/audit.html"
     response = render(request, template, context)
@@ -140,15 +160,42 @@ def audit(request: HttpRequest) -> HttpResponse:
     return response
 
 
+class EmailPreferenceForm(forms.Form):
+    email = forms.ChoiceField(
+        choices=EmailPreference.choices, widget=forms.RadioSelect, label="E-mail me my alerts"
+    )
+
+
 @never_cache
 @role_required()
 @require_http_methods(["GET", "POST"])
 def notifications(request: HttpRequest) -> HttpResponse:
-    """The user's own alerts (SLA breaches and the like), unread first; POST marks them all read."""
+    """The user's own alerts, unread first, and how they come by e-mail.
+
+    POST ``read=<id>`` marks one read, ``all=1`` (or nothing) marks all read, ``email=…`` sets the e-mail
+    preference.
+    """
+    prefs = EmailPreferenceForm(initial={"email": email_preference(request.user)})
     if request.method == "POST":
-        marked = mark_all_read(user=request.user)
-        messages.success(request, f"Marked {marked} alert{'s' if marked != 1 else ''} as read.")
-        return redirect("core:notifications")
+        if "email" in request.POST:
+            prefs = EmailPreferenceForm(request.POST)
+            if prefs.is_valid():
+                set_email_preference(user=request.user, email=prefs.cleaned_data["email"])
+                messages.success(request, "Your e-mail preference is saved.")
+                return redirect("core:notifications")
+        else:
+            read = request.POST.get("read", "")
+            if read.isascii() and read.isdigit():
+                marked = mark_read(user=request.user, ids=[int(read)])
+            else:
+                marked = mark_all_read(user=request.user)
+            messages.success(request, f"Marked {marked} alert{'s' if marked != 1 else ''} as read.")
+            return redirect("core:notifications")
     items = list(notifications_for(request.user))
     unread = sum(1 for item in items if item.read_at is None)
-    return render(request, "core/notifications.html", {"notifications": items, "unread": unread})
+    return render(
+        request,
+        "core/notifications.html",
+        {"notifications": items, "unread": unread, "prefs": prefs},
+        status=400 if request.method == "POST" else 200,
+    )

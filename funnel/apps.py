@@ -8,7 +8,7 @@ class FunnelConfig(AppConfig):
     verbose_name = "Funnel"
 
     def ready(self) -> None:
-        from funnel import receivers
+        from funnel import audit_words, receivers  # noqa: F401 - audit_words declares its wording
         from scoring.signals import leads_scored
 
         leads_scored.connect(receivers.on_leads_scored, dispatch_uid="funnel.leads_scored")

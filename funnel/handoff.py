@@ -5,6 +5,8 @@ A decision is claimed with a conditional UPDATE, so of two concurrent actors exa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import record
-from core.errors import Conflict, Forbidden, ValidationProblem
+from core.errors import AppError, Conflict, Forbidden, NotFound, ValidationProblem
 from core.roles import is_manager
+from funnel import alerts
 from funnel.deadlines import sla_deadline
 from funnel.models import Handoff, HandoffStatus
 from funnel.routing import sales_reps
@@ -58,6 +61,7 @@ def accept_locked(*, lead: Lead, actor: Any, now: datetime, to_stage: Stage, sta
     """Call inside a transaction holding ``select_for_update`` on lead."""
     handoff = _waiting_handoff(lead=lead, actor=actor, stages=stages)
     late = _close_handoff(handoff=handoff, status=HandoffStatus.ACCEPTED, actor=actor, now=now)
+    record(actor=actor, action="lead.accepted", obj=lead, data={"late": late, "rep": handoff.rep_id})
     return record_move(
         lead=lead,
         from_stage=stages.by_slug.get(lead.stage_id),
@@ -91,6 +95,13 @@ def reject_lead(*, lead_id: int, actor: Any, reason: str, note: str = "") -> Tra
             note=note.strip(),
         )
         why = f"Rejected: {reject_reason.label}" + (" (after the deadline)" if late else "")
+        record(
+            actor=actor,
+            action="lead.rejected",
+            obj=lead,
+            data={"reason": reject_reason.label, "note": note.strip(), "late": late},
+        )
+        alerts.lead_rejected(lead=lead, actor=actor, reason_label=reject_reason.label, note=note.strip())
         return record_move(
             lead=lead,
             from_stage=stages.by_slug.get(lead.stage_id),
@@ -122,10 +133,46 @@ def assign_lead(*, lead_id: int, actor: Any, owner_id: int) -> Lead:
         elif kind in (K.SAL, K.SQL, K.OPPORTUNITY):
             Lead.objects.filter(pk=lead.pk).update(owner=rep, updated_at=now)
             record(actor=actor, action="lead.assigned", obj=lead, data={"from": previous, "to": rep.pk})
+            alerts.handoff_arrived(lead=lead, rep_id=rep.pk, now=now)
         else:
             raise Conflict("Only leads waiting in MQL or in a sales stage can be assigned to a rep.")
         lead.refresh_from_db()
         return lead
+
+
+BULK_ASSIGN_MAX = 200
+
+
+@dataclass(frozen=True)
+class BulkAssignment:
+    assigned: list[int]
+    refused: dict[int, AppError]  # lead id → why it was not assigned
+
+
+def assign_leads(*, lead_ids: Sequence[int], actor: Any, owner_id: int) -> BulkAssignment:
+    """A manager hands several leads to one rep: each as ``assign_lead`` does (its own transaction,
+    history, audit event and the rep's alert), so one lead decided meanwhile does not stop the others."""
+    if not is_manager(actor):
+        raise Forbidden("Only managers assign leads.")
+    lead_ids = list(dict.fromkeys(lead_ids))
+    if not 1 <= len(lead_ids) <= BULK_ASSIGN_MAX:
+        raise ValidationProblem({"lead": [f"Choose between 1 and {BULK_ASSIGN_MAX} hand-offs."]})
+    if not sales_reps().filter(pk=owner_id).exists():
+        raise ValidationProblem({"owner": ["Choose an active sales rep."]})
+    existing = set(Lead.objects.filter(pk__in=lead_ids).values_list("pk", flat=True))
+    assigned: list[int] = []
+    refused: dict[int, AppError] = {}
+    for lead_id in lead_ids:
+        if lead_id not in existing:
+            refused[lead_id] = NotFound("This lead no longer exists.")
+            continue
+        try:
+            assign_lead(lead_id=lead_id, actor=actor, owner_id=owner_id)
+        except AppError as error:
+            refused[lead_id] = error
+        else:
+            assigned.append(lead_id)
+    return BulkAssignment(assigned=assigned, refused=refused)
 
 
 def reassign_handoff(
@@ -158,4 +205,5 @@ def reassign_handoff(
         obj=lead,
         data={"from": handoff.rep_id, "to": rep_id, "sla_due_at": due.isoformat(), "rule": rule},
     )
+    alerts.handoff_arrived(lead=lead, rep_id=rep_id, now=now)
     return new

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -21,7 +21,7 @@ from funnel.board import move_targets
 from funnel.models import Handoff, HandoffStatus
 from leads.forms import NoteForm
 from leads.models import Lead, Note, Transition
-from leads.notes import add_note
+from leads.notes import add_note, suggest_mentions
 from leads.pipeline import Stages, time_in_stages
 from leads.selectors import get_lead_for
 from leads.timeline import lead_timeline
@@ -79,6 +79,13 @@ def _context(lead: Lead, note_form: NoteForm, *, user: Any) -> dict[str, Any]:
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = get_lead_for(request.user, lead_id)
     return render(request, "leads/detail.html", _context(lead, NoteForm(), user=request.user))
+
+
+@role_required()
+@require_GET
+def mention_suggestions(request: HttpRequest) -> JsonResponse:
+    """Team members for the note form's @ completion: ``?q=prefix`` → ``{"users": [{username, name}]}``."""
+    return JsonResponse({"users": suggest_mentions(request.GET.get("q", ""))})
 
 
 @role_required()

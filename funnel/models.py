@@ -46,6 +46,10 @@ class Handoff(models.Model):
         indexes = [
             models.Index(fields=["rep", "sla_due_at"], condition=Q(status="open"), name="handoff_open_idx"),
             models.Index(fields=["sla_due_at"], name="handoff_due_idx"),
+            # The queue's pages: open hand-offs by deadline, id as the keyset tie-breaker.
+            models.Index(
+                fields=["sla_due_at", "id"], condition=Q(status="open"), name="handoff_open_due_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import record
 from core.errors import Forbidden
 from funnel.handoff import accept_locked
 from funnel.models import Handoff, HandoffStatus
@@ -53,6 +54,17 @@ def move_lead(
             reason=reason,
             amount=amount,
             owner=owner,
+        )
+        record(
+            actor=actor,
+            action="lead.moved",
+            obj=lead,
+            data={
+                "from": from_stage.name if from_stage else "",
+                "to": to_stage.name,
+                "reason": reason,
+                **({"amount": str(amount)} if amount is not None else {}),
+            },
         )
         if to_stage.kind == K.MQL:
             route_locked_lead(lead=lead, now=now, stages=stages)

@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 
 from core.roles import MANAGERS, SALES
+from funnel import alerts
 from funnel.deadlines import sla_deadline
 from funnel.models import Handoff, HandoffStatus, RepProfile, RoutingState
 from leads.models import Lead
@@ -138,6 +139,7 @@ def route_locked_lead(*, lead: Lead, now: datetime, stages: Stages, exclude: int
     Lead.objects.filter(pk=lead.pk).update(owner_id=rep_id, sla_due_at=due)
     lead.owner_id, lead.sla_due_at = rep_id, due
     save_router(router)
+    alerts.handoff_arrived(lead=lead, rep_id=rep_id, now=now)
     return handoff
 
 

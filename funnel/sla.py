@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from core.models import Notification
-from core.queue import enqueue_on_commit
+from core.models import NotificationKind
+from core.notifications import Alert, notify_each
 from funnel.handoff import reassign_handoff
 from funnel.models import FunnelSettings, Handoff, HandoffStatus
 from funnel.routing import load_router, managers, save_router
@@ -20,7 +18,6 @@ from leads.models import Lead
 from leads.pipeline import Stages
 
 BREACH_BATCH = 1000
-BREACH_EMAILS_TASK = "funnel.tasks.send_breach_emails_task"
 
 
 def mark_breaches(*, now: datetime | None = None, batch_size: int = BREACH_BATCH) -> list[int]:
@@ -52,8 +49,7 @@ def _mark_batch(*, now: datetime, batch_size: int) -> list[int]:
             breached_at=now
         )
         handoffs = list(Handoff.objects.filter(pk__in=ids).select_related("lead", "rep"))
-        _notify_in_app(handoffs=handoffs)
-        enqueue_on_commit(BREACH_EMAILS_TASK, handoff_ids=ids)
+        _notify(handoffs=handoffs, now=now)
     if FunnelSettings.load().escalate_breaches:
         escalate_breaches(handoff_ids=ids, now=now)
     return ids
@@ -68,15 +64,17 @@ def _breach_message(handoff: Handoff) -> str:
     )[:500]
 
 
-def _notify_in_app(*, handoffs: Sequence[Handoff]) -> None:
+def _notify(*, handoffs: Sequence[Handoff], now: datetime) -> None:
+    """Tell the rep and the managers (the escalation path) in one insert; e-mail follows each one's
+    preference (queued by ``notify`` after commit)."""
     manager_ids = [m.pk for m in managers()]
-    notes = []
+    alerts = []
     for handoff in handoffs:
         url = reverse("leads:detail", args=[handoff.lead_id])
         message = _breach_message(handoff)
         recipients = {*manager_ids, *([handoff.rep_id] if handoff.rep_id else [])}
-        notes.extend(Notification(user_id=uid, message=message, url=url) for uid in sorted(recipients))
-    Notification.objects.bulk_create(notes, batch_size=1000)
+        alerts.extend(Alert(user_id=uid, message=message, url=url) for uid in sorted(recipients))
+    notify_each(kind=NotificationKind.SLA_BREACHED, alerts=alerts, now=now)
 
 
 @transaction.atomic
@@ -115,25 +113,3 @@ def escalate_breaches(*, handoff_ids: Sequence[int], now: datetime) -> int:
         moved += 1
     save_router(router)
     return moved
-
-
-def send_breach_emails(*, handoff_ids: Sequence[int]) -> int:
-    """E-mail the rep and the managers about breached hand-offs (through Django's e-mail backend)."""
-    handoffs = list(
-        Handoff.objects.filter(pk__in=handoff_ids).exclude(breached_at=None).select_related("lead", "rep")
-    )
-    manager_addresses = [m.email for m in managers() if m.email]
-    messages = []
-    for handoff in handoffs:
-        to = {*manager_addresses, *([handoff.rep.email] if handoff.rep and handoff.rep.email else [])}
-        if not to:
-            continue
-        body = (
-            f"{_breach_message(handoff)}\n\n"
-            f"Deadline: {handoff.sla_due_at:%Y-%m-%d %H:%M} UTC\n"
-            f"Lead: {reverse('leads:detail', args=[handoff.lead_id])}\n"
-        )
-        messages.append(
-            ("SLA breached: a hand-off is waiting", body, settings.DEFAULT_FROM_EMAIL, sorted(to))
-        )
-    return send_mass_mail(messages, fail_silently=False) if messages else 0

@@ -26,8 +26,3 @@ def sweep_promotions_task() -> int:
 @shared_task(**RETRY)
 def mark_sla_breaches_task() -> int:
     return len(sla.mark_breaches())
-
-
-@shared_task(**RETRY)
-def send_breach_emails_task(handoff_ids: list[int]) -> int:
-    return sla.send_breach_emails(handoff_ids=handoff_ids)

@@ -8,6 +8,7 @@ app_name = "funnel"
 
 urlpatterns = [
     path("queue/", views.queue, name="queue"),
+    path("queue/assign/", views.bulk_assign, name="bulk-assign"),
     path("queue/<int:lead_id>/accept/", views.accept, name="accept"),
     path("queue/<int:lead_id>/reject/", views.reject, name="reject"),
     path("queue/<int:lead_id>/assign/", views.assign, name="assign"),
@@ -18,6 +19,7 @@ urlpatterns = [
 
 # One lead's page, under /leads/ in the ``leads`` namespace (see alignment/urls.py).
 lead_urlpatterns = [
+    path("mentions/", lead_page.mention_suggestions, name="mentions"),
     path("<int:lead_id>/", lead_page.lead_detail, name="detail"),
     path("<int:lead_id>/notes/", lead_page.lead_add_note, name="add-note"),
 ]

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from core.csv_export import csv_response, wants_csv
@@ -17,28 +18,11 @@ from core.errors import AppError
 from core.pages import error_text, role_required
 from core.roles import MANAGERS, MARKETING, SALES, has_role, is_manager
 from funnel import board, feedback, handoff, moves, routing
-from funnel.models import Handoff, HandoffStatus
+from funnel.queue import QueueFilter, queue_page
 from leads.models import RejectReason
 from leads.selectors import get_lead_for
 
-QUEUE_LIMIT = 200
 FEEDBACK_LIST = 30
-
-
-def _queue_rows(request: HttpRequest) -> tuple[list[Handoff], str]:
-    waiting = Handoff.objects.filter(status=HandoffStatus.OPEN).select_related(
-        "lead", "lead__campaign", "rep"
-    )
-    show = request.GET.get("rep", "")
-    if not is_manager(request.user):
-        waiting = waiting.filter(rep=request.user)
-    elif show == "unassigned":
-        waiting = waiting.filter(rep=None)
-    elif show == "breached":
-        waiting = waiting.exclude(breached_at=None)
-    elif show.isdigit():
-        waiting = waiting.filter(rep_id=int(show))
-    return list(waiting.order_by("sla_due_at", "pk")[:QUEUE_LIMIT]), show
 
 
 def breakdown_summary(lead: Any, limit: int = 3) -> str:
@@ -50,24 +34,35 @@ def breakdown_summary(lead: Any, limit: int = 3) -> str:
 
 
 @role_required(SALES, MANAGERS)
+@require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    rows, show = _queue_rows(request)
+    """Waiting hand-offs, oldest deadline first, 50 a page; managers filter by rep, unassigned, overdue."""
     manager = is_manager(request.user)
     now = timezone.now()
+    show = QueueFilter.from_query(request.GET)
+    page = queue_page(user=request.user, show=show, cursor=request.GET.get("cursor"), now=now)
+    rows = page.rows
     for row in rows:
         row.summary = breakdown_summary(row.lead)
         row.overdue = row.sla_due_at <= now
     context: dict[str, Any] = {
         "rows": rows,
-        "show": show,
+        "page": page,
+        "show": show.rep,
+        "overdue": show.overdue,
         "manager": manager,
         "reasons": list(RejectReason.objects.filter(active=True)),
         "reps": routing.reps_for_assignment() if manager else [],
         "now": now,
     }
-    if manager:
-        context["summary"] = feedback.queue_summary()
-    return render(request, "funnel/queue.html", context)
+    if request.htmx and not request.htmx.history_restore_request:  # a pager link: the rows only
+        response = render(request, "funnel/_queue_results.html", context)
+    else:
+        if manager:
+            context["summary"] = feedback.queue_summary()
+        response = render(request, "funnel/queue.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _decide(request: HttpRequest, lead_id: int, action: str) -> HttpResponse:
@@ -126,6 +121,35 @@ def reject(request: HttpRequest, lead_id: int) -> HttpResponse:
 @role_required(MANAGERS)
 def assign(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _decide(request, lead_id, "assign")
+
+
+def _back_to_queue(request: HttpRequest) -> str:
+    """The queue as the manager was looking at it (its filters and page), never another site."""
+    back = request.POST.get("next", "")
+    return back if back.startswith("/queue/") and "//" not in back else reverse("funnel:queue")
+
+
+@require_POST
+@role_required(MANAGERS)
+def bulk_assign(request: HttpRequest) -> HttpResponse:
+    """Hand the checked hand-offs to one rep; each is assigned (and recorded) on its own."""
+    lead_ids = [int(v) for v in request.POST.getlist("lead") if v.isascii() and v.isdigit() and len(v) < 12]
+    owner = request.POST.get("owner", "")
+    try:
+        result = handoff.assign_leads(
+            lead_ids=lead_ids,
+            actor=request.user,
+            owner_id=int(owner) if owner.isascii() and owner.isdigit() and len(owner) < 12 else 0,
+        )
+    except AppError as error:
+        messages.error(request, error_text(error))
+        return redirect(_back_to_queue(request))
+    if result.assigned:
+        count = len(result.assigned)
+        messages.success(request, f"Assigned {count} hand-off{'s' if count != 1 else ''}.")
+    for lead_id, error in result.refused.items():
+        messages.error(request, f"Lead {lead_id} not assigned: {error_text(error)}")
+    return redirect(_back_to_queue(request))
 
 
 @role_required(MARKETING, MANAGERS)

@@ -25,8 +25,9 @@ class CampaignCostInline(admin.TabularInline):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "channel", "starts_on", "ends_on"]
+    list_display = ["name", "slug", "channel", "owner", "starts_on", "ends_on"]
     list_filter = ["channel"]
+    raw_id_fields = ["owner"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug", "utm_campaign"]
     inlines = [CampaignCostInline]

@@ -71,6 +71,14 @@ class Campaign(models.Model):
     utm_campaign = models.CharField(max_length=200, blank=True)
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_campaigns",
+        help_text="The marketer told when sales rejects one of the campaign's leads (else every marketer).",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -177,6 +185,12 @@ class Lead(models.Model):
     @property
     def name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def label(self) -> str:
+        """How people name the lead in sentences: "Jane Doe (Acme)", or the e-mail when it has no name."""
+        who = self.name or self.email
+        return f"{who} ({self.company})" if self.company else who
 
 
 # The pipeline aggregate: stages, the reasons a lead moves, and every move. ``leads.pipeline`` is the one

@@ -10,6 +10,9 @@ class ScoringConfig(AppConfig):
     verbose_name = "Scoring"
 
     def ready(self) -> None:
-        from scoring import receivers  # loads models and tasks: only once the app registry is ready
+        from scoring import (
+            audit_words,  # noqa: F401 - declares how its actions read
+            receivers,  # loads models and tasks: only once the app registry is ready
+        )
 
         leads_changed.connect(receivers.on_leads_changed, dispatch_uid="scoring.leads_changed")

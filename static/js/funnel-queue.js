@@ -28,3 +28,23 @@
   document.addEventListener("htmx:afterSwap", tick);
   setInterval(tick, 1000);
 })();
+
+// The queue's "check every hand-off on this page" box (hidden without JavaScript: check rows one by one).
+(function () {
+  "use strict";
+  function wire() {
+    document.querySelectorAll("input.select-all").forEach(function (box) {
+      box.hidden = false;
+      if (box.dataset.wired) return;
+      box.dataset.wired = "1";
+      box.addEventListener("change", function () {
+        var table = box.closest("table");
+        table.querySelectorAll('input[type="checkbox"][name="lead"]').forEach(function (row) {
+          row.checked = box.checked;
+        });
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", wire);
+  document.addEventListener("htmx:afterSwap", wire);
+})();

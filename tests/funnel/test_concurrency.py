@@ -105,11 +105,11 @@ def test_two_sla_sweeps_at_once_mark_and_notify_each_breach_once(waiting_lead, r
     from core.models import Notification
     from funnel import sla
 
-    monkeypatch.setattr("funnel.sla.enqueue_on_commit", lambda task, **kw: None)
+    monkeypatch.setattr("core.notifications.enqueue_on_commit", lambda task, **kw: None)
     more = [LeadFactory(score=90, grade="A") for _ in range(20)]
     promotion.promote_qualified_leads()
     with time_machine.travel(timezone.now() + timedelta(days=2)):
         marked = run_at_once(lambda: sla.mark_breaches(batch_size=3), lambda: sla.mark_breaches(batch_size=3))
     assert sorted(marked[0] + marked[1]) == sorted(Handoff.objects.values_list("pk", flat=True))
     assert not set(marked[0]) & set(marked[1])
-    assert Notification.objects.filter(user=manager).count() == len(more) + 1
+    assert Notification.objects.filter(user=manager, kind="sla.breached").count() == len(more) + 1

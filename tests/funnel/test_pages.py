@@ -6,11 +6,12 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.models import AuditEvent
 from funnel import handoff, promotion
 from funnel.lead_page import _context as lead_page_context
 from funnel.models import Handoff
 from leads.forms import NoteForm
-from leads.models import Note
+from leads.models import Lead, Note
 from tests.factories import CampaignFactory, PersonaFactory
 from tests.funnel.conftest import qualified
 
@@ -112,7 +113,7 @@ def test_a_manager_sees_every_queue_the_unassigned_one_and_breaches(client, hand
     assert len(response.context["rows"]) == 4
     html = response.content.decode()
     assert "Unassigned" in html
-    assert "Reassign" in html
+    assert "Assign the checked hand-offs to" in html
     assert [h.lead_id for h in client.get("/queue/?rep=unassigned").context["rows"]] == [handed[3].pk]
     assert [h.lead_id for h in client.get("/queue/?rep=breached").context["rows"]] == [handed[0].pk]
     assert {h.rep_id for h in client.get(f"/queue/?rep={rep.pk}").context["rows"]} == {rep.pk}
@@ -193,3 +194,136 @@ def test_the_lead_panel_shows_stage_history_sla_state_and_the_timeline(handed, r
     assert "Will retarget" in html
     assert "Stage history" in html
     assert "MQL → Nurture" in html
+
+
+# --- the queue at volume: pages, filters, bulk assignment -----------------------------------------------
+
+
+@pytest.fixture
+def many_waiting(scoring_model, rep, other_rep):
+    """120 hand-offs, many sharing one deadline (only the id orders those), a third of them overdue."""
+    for _ in range(120):
+        qualified()
+    promotion.promote_qualified_leads()
+    now = timezone.now()
+    open_ids = list(Handoff.objects.filter(status="open").order_by("pk").values_list("pk", flat=True))
+    Handoff.objects.filter(pk__in=open_ids[:40]).update(sla_due_at=now - timedelta(hours=2))
+    return open_ids
+
+
+def walk(client, params):
+    seen, cursor = [], None
+    while True:
+        response = client.get("/queue/", {**params, **({"cursor": cursor} if cursor else {})})
+        page = response.context["page"]
+        seen.extend(h.pk for h in page.rows)
+        cursor = page.next_cursor
+        if not cursor:
+            return seen
+
+
+def test_the_queue_pages_walk_every_waiting_hand_off_once_by_deadline(client, many_waiting, manager):
+    client.force_login(manager)
+    first = client.get("/queue/")
+    assert len(first.context["rows"]) == 50
+    assert 'rel="next"' in first.content.decode()
+    seen = walk(client, {})
+    expected = list(
+        Handoff.objects.filter(status="open").order_by("sla_due_at", "pk").values_list("pk", flat=True)
+    )
+    assert seen == expected
+    assert len(seen) == 120
+
+
+def test_managers_filter_the_queue_by_rep_unassigned_and_overdue(client, many_waiting, manager, rep):
+    Handoff.objects.filter(pk__in=many_waiting[100:105]).update(rep=None)
+    client.force_login(manager)
+    overdue = walk(client, {"overdue": "1"})
+    assert sorted(overdue) == sorted(many_waiting[:40])
+    mine = walk(client, {"rep": rep.pk})
+    assert set(Handoff.objects.filter(pk__in=mine).values_list("rep_id", flat=True)) == {rep.pk}
+    assert len(mine) == Handoff.objects.filter(status="open", rep=rep).count()
+    assert walk(client, {"rep": "unassigned"}) == many_waiting[100:105]
+    mine_overdue = walk(client, {"rep": rep.pk, "overdue": "1"})
+    assert set(mine_overdue) == set(mine) & set(many_waiting[:40])
+    assert len(walk(client, {"rep": "¹²", "overdue": "maybe"})) == 120  # nonsense filters show everything
+
+
+def test_a_rep_sees_only_their_own_pages_whatever_the_filter(client, many_waiting, rep):
+    client.force_login(rep)
+    seen = walk(client, {"rep": "unassigned"})
+    assert set(Handoff.objects.filter(pk__in=seen).values_list("rep_id", flat=True)) == {rep.pk}
+    assert 'id="bulk-assign"' not in client.get("/queue/").content.decode()
+
+
+@pytest.mark.parametrize("cursor_page", [False, True])
+def test_a_queue_page_costs_the_same_whatever_the_queue_and_the_page(
+    client, many_waiting, manager, django_assert_max_num_queries, cursor_page
+):
+    client.force_login(manager)
+    params = {}
+    if cursor_page:
+        params["cursor"] = client.get("/queue/").context["page"].next_cursor
+    # session, user, roles, the page of hand-offs with leads, campaigns and reps, reasons, reps for the
+    # assign forms, and the manager's summary (open and overdue per rep, the reps)
+    with django_assert_max_num_queries(8):
+        response = client.get("/queue/", params)
+    assert len(response.context["rows"]) == 50
+
+
+def test_a_pager_link_through_htmx_gets_only_the_rows(client, many_waiting, manager):
+    client.force_login(manager)
+    cursor = client.get("/queue/").context["page"].next_cursor
+    response = client.get("/queue/", {"cursor": cursor}, HTTP_HX_REQUEST="true")
+    assert response.content.decode().lstrip().startswith('<section id="results"')
+
+
+def test_a_manager_bulk_assigns_checked_hand_offs_to_a_rep(client, handed, manager, rep, other_rep):
+    client.force_login(manager)
+    chosen = [lead.pk for lead in handed[:3]]
+    response = client.post(
+        "/queue/assign/", {"lead": chosen, "owner": other_rep.pk, "next": f"/queue/?rep={rep.pk}"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/queue/?rep={rep.pk}"
+    assert set(Lead.objects.filter(pk__in=chosen).values_list("owner_id", flat=True)) == {other_rep.pk}
+    assert set(
+        Handoff.objects.filter(lead_id__in=chosen, status="open").values_list("rep_id", flat=True)
+    ) == {other_rep.pk}
+    events = AuditEvent.objects.filter(action="handoff.reassigned", object_id__in=[str(pk) for pk in chosen])
+    assert events.count() == 3
+    assert all(e.actor_id == manager.pk for e in events)
+    assert "Assigned 3 hand-offs." in client.get("/queue/").content.decode()
+
+
+def test_bulk_assignment_reports_what_it_could_not_do_and_does_the_rest(
+    client, handed, manager, rep, other_rep
+):
+    handoff.accept_lead(lead_id=handed[0].pk, actor=manager)  # decided meanwhile: now in SAL, assignable
+    Lead.objects.filter(pk=handed[1].pk).update(stage="nurture")  # left the funnel: not assignable
+    client.force_login(manager)
+    response = client.post("/queue/assign/", {"lead": [handed[1].pk, handed[2].pk], "owner": other_rep.pk})
+    assert response.status_code == 302
+    html = client.get("/queue/").content.decode()
+    assert "Assigned 1 hand-off." in html
+    assert f"Lead {handed[1].pk} not assigned" in html
+    assert Lead.objects.get(pk=handed[2].pk).owner_id == other_rep.pk
+
+
+@pytest.mark.parametrize(
+    "data", [{"lead": [], "owner": "REP"}, {"lead": ["x"], "owner": "REP"}, {"lead": ["LEAD"], "owner": ""}]
+)
+def test_bulk_assignment_needs_hand_offs_and_a_rep(client, handed, manager, rep, data):
+    data = {
+        "lead": [str(handed[0].pk) if v == "LEAD" else v for v in data["lead"]],
+        "owner": str(rep.pk) if data["owner"] == "REP" else data["owner"],
+    }
+    client.force_login(manager)
+    before = list(Handoff.objects.order_by("pk").values_list("pk", "rep_id", "status"))
+    assert client.post("/queue/assign/", {**data, "next": "https://evil.example/"})["Location"] == "/queue/"
+    assert list(Handoff.objects.order_by("pk").values_list("pk", "rep_id", "status")) == before
+
+
+def test_reps_cannot_bulk_assign(client, handed, rep, other_rep):
+    client.force_login(rep)
+    assert client.post("/queue/assign/", {"lead": [handed[0].pk], "owner": other_rep.pk}).status_code == 403

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 import time_machine
 from django.core import mail
-from django.utils import timezone
 
 from core.models import AuditEvent, Notification
+from core.tasks import email_notifications_task
 from funnel import promotion, sla
 from funnel.models import FunnelSettings, Handoff
 from funnel.tasks import mark_sla_breaches_task
@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 def queued_emails(monkeypatch):
     sent = []
     monkeypatch.setattr(
-        "funnel.sla.enqueue_on_commit", lambda task, **kw: sent.append((getattr(task, "name", task), kw))
+        "core.notifications.enqueue_on_commit",
+        lambda task, **kw: sent.append((getattr(task, "name", task), kw)),
     )
     return sent
 
@@ -35,6 +36,7 @@ def waiting(scoring_model, rep, manager):
 
 
 def test_a_hand_off_is_not_breached_before_its_deadline(waiting, queued_emails):
+    queued_emails.clear()  # the hand-off's own alert to the rep
     with time_machine.travel("2026-05-05 07:59:00Z", tick=False):
         assert sla.mark_breaches() == []
     assert Handoff.objects.get(lead=waiting).breached_at is None
@@ -43,6 +45,8 @@ def test_a_hand_off_is_not_breached_before_its_deadline(waiting, queued_emails):
 
 def test_a_breach_is_marked_once_and_tells_the_rep_and_the_managers(waiting, rep, manager, queued_emails):
     h = Handoff.objects.get(lead=waiting)
+    Notification.objects.all().delete()
+    queued_emails.clear()
     with time_machine.travel("2026-05-05 08:01:00Z", tick=False):
         assert sla.mark_breaches() == [h.pk]
         assert sla.mark_breaches() == []
@@ -53,16 +57,20 @@ def test_a_breach_is_marked_once_and_tells_the_rep_and_the_managers(waiting, rep
     notes = Notification.objects.all()
     assert sorted(n.user_id for n in notes) == sorted([rep.pk, manager.pk])
     assert all("SLA breached" in n.message and n.url == f"/leads/{waiting.pk}/" for n in notes)
-    assert queued_emails == [("funnel.tasks.send_breach_emails_task", {"handoff_ids": [h.pk]})]
+    assert {n.kind for n in notes} == {"sla.breached"}
+    ids = sorted(n.pk for n in notes)
+    assert queued_emails == [("core.tasks.email_notifications_task", {"notification_ids": ids})]
 
 
-def test_breach_emails_go_to_the_rep_and_the_managers(waiting, rep, manager):
-    h = Handoff.objects.get(lead=waiting)
-    Handoff.objects.filter(pk=h.pk).update(breached_at=timezone.now())
-    assert sla.send_breach_emails(handoff_ids=[h.pk]) == 1
-    assert len(mail.outbox) == 1
-    assert sorted(mail.outbox[0].to) == sorted([rep.email, manager.email])
-    assert "SLA breached" in mail.outbox[0].subject
+def test_breach_emails_go_to_the_rep_and_the_managers_once(waiting, rep, manager):
+    Notification.objects.all().delete()
+    with time_machine.travel("2026-05-05 08:01:00Z", tick=False):
+        sla.mark_breaches()
+    ids = list(Notification.objects.values_list("pk", flat=True))
+    assert email_notifications_task(ids) == 2
+    assert email_notifications_task(ids) == 0  # each alert is e-mailed once
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([rep.email, manager.email])
+    assert all(m.subject.startswith("SLA breached") for m in mail.outbox)
 
 
 def test_a_late_accept_after_a_breach_still_works_and_is_late(waiting, rep, queued_emails):

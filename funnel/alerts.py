@@ -1,0 +1,76 @@
+"""Who is told what about hand-offs: the rep when one arrives, marketing when sales rejects a lead.
+
+(SLA breaches are told in ``sla.py``, where they are found.) Every function is set-based and writes through
+``core.notifications``; call them inside the use-case's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from core.models import NotificationKind
+from core.notifications import Alert, notify, notify_each
+from core.roles import MARKETING
+from leads.models import Campaign, Lead
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A hand-off that reached a rep: the lead's id and label, and the rep."""
+
+    lead_id: int
+    label: str
+    rep_id: int | None
+
+
+def label_of(*, first_name: str, last_name: str, email: str, company: str) -> str:
+    return Lead(first_name=first_name, last_name=last_name, email=email, company=company).label
+
+
+def handoffs_arrived(*, arrivals: Sequence[Arrival], now: datetime | None = None) -> int:
+    """Tell each rep about each hand-off that reached them: one insert for the whole batch."""
+    alerts = [
+        Alert(
+            user_id=a.rep_id,
+            message=f"New hand-off: {a.label} is waiting for your decision.",
+            url=reverse("leads:detail", args=[a.lead_id]),
+        )
+        for a in arrivals
+        if a.rep_id is not None
+    ]
+    return notify_each(kind=NotificationKind.HANDOFF_ASSIGNED, alerts=alerts, now=now)
+
+
+def handoff_arrived(*, lead: Lead, rep_id: int | None, now: datetime | None = None) -> int:
+    return handoffs_arrived(arrivals=[Arrival(lead_id=lead.pk, label=lead.label, rep_id=rep_id)], now=now)
+
+
+def marketers_for(lead: Lead) -> list[int]:
+    """The marketer who owns the lead's campaign, or every active marketer when nobody does."""
+    if lead.campaign_id is not None:
+        owner = (
+            Campaign.objects.filter(pk=lead.campaign_id, owner__is_active=True)
+            .values_list("owner_id", flat=True)
+            .first()
+        )
+        if owner is not None:
+            return [owner]
+    users = get_user_model().objects.filter(is_active=True, groups__name=MARKETING).distinct()
+    return list(users.values_list("pk", flat=True))
+
+
+def lead_rejected(*, lead: Lead, actor: Any, reason_label: str, note: str = "") -> int:
+    who = actor.get_full_name() or actor.username
+    message = f"{who} rejected {lead.label}: {reason_label}." + (f" “{note}”" if note else "")
+    return notify(
+        user_ids=marketers_for(lead),
+        kind=NotificationKind.LEAD_REJECTED,
+        message=message,
+        url=reverse("leads:detail", args=[lead.pk]),
+    )
