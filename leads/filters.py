@@ -102,10 +102,9 @@ class LeadListFilter(LeadFilter):
         fields: list[str] = []
         form = LeadListForm
 
+    # django-filter passes a method filter's ``field_name`` as ``name``: here the column.
     def filter_from(self, queryset: QuerySet[Lead], name: str, value: dt.date) -> QuerySet[Lead]:
-        column = self.filters[name].field_name
-        return queryset.filter(**{f"{column}__gte": _day_start(value)})
+        return queryset.filter(**{f"{name}__gte": _day_start(value)})
 
     def filter_to(self, queryset: QuerySet[Lead], name: str, value: dt.date) -> QuerySet[Lead]:
-        column = self.filters[name].field_name
-        return queryset.filter(**{f"{column}__lt": _day_start(value + dt.timedelta(days=1))})
+        return queryset.filter(**{f"{name}__lt": _day_start(value + dt.timedelta(days=1))})
