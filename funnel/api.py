@@ -232,7 +232,8 @@ TimelinePage = inline_serializer(
         "previous": serializers.URLField(allow_null=True),
         "results": serializers.ListField(
             child=serializers.DictField(),
-            help_text='Items with "type" (activity, transition, note), "at", "summary" and their own fields.',
+            help_text='Items with "type" (activity, transition, note, change), "at", "summary" and their own '
+            "fields.",
         ),
     },
 )
@@ -253,7 +254,7 @@ class LeadTimeline(_LeadAction):
     @extend_schema(
         responses={200: TimelinePage},
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        description="Activities, stage moves and notes, newest first, paginated.",
+        description="Activities, stage moves, notes and field changes, newest first, paginated.",
     )
     def get(self, request: Request, lead_id: int) -> Response:
         lead = get_lead_for(request.user, lead_id)

@@ -23,7 +23,7 @@ from leads.forms import NoteForm
 from leads.models import Lead, Note, Transition
 from leads.notes import add_note, suggest_mentions
 from leads.pipeline import Stages, time_in_stages
-from leads.selectors import get_lead_for
+from leads.selectors import can_edit_lead, get_lead_for
 from leads.timeline import lead_timeline
 
 RECENT_NOTES = 20
@@ -71,6 +71,7 @@ def _context(lead: Lead, note_form: NoteForm, *, user: Any) -> dict[str, Any]:
         "notes": Note.objects.filter(lead=lead).select_related("author")[:RECENT_NOTES],
         "note_form": note_form,
         "targets": move_targets(user=user, lead=lead, stages=Stages.load()),
+        "can_edit": can_edit_lead(user, lead),
     }
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from funnel import lead_page, views
+from funnel import lead_bulk, lead_page, views
 
 app_name = "funnel"
 
@@ -20,6 +20,7 @@ urlpatterns = [
 # One lead's page, under /leads/ in the ``leads`` namespace (see alignment/urls.py).
 lead_urlpatterns = [
     path("mentions/", lead_page.mention_suggestions, name="mentions"),
+    path("bulk/", lead_bulk.bulk_action, name="bulk"),
     path("<int:lead_id>/", lead_page.lead_detail, name="detail"),
     path("<int:lead_id>/notes/", lead_page.lead_add_note, name="add-note"),
 ]

@@ -189,13 +189,18 @@ class LeadViewSet(
     def batch(self, request: Request) -> Response:
         return batch_response(upsert_leads(items=batch_items(request.data, key="leads", limit=MAX_BATCH)))
 
-    @extend_schema(request=LeadPatch, responses={200: LeadDetailSerializer})
+    @extend_schema(
+        request=LeadPatch,
+        responses={200: LeadDetailSerializer},
+        description="Change lead fields: marketing and managers any lead, a sales rep the leads it owns "
+        "(403 otherwise). Each change is recorded on the lead's timeline and in the audit trail.",
+    )
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
-        lead = self.get_object()
+        lead = get_lead_for(request.user, pk, write=True)
         cleaned, errors = validate_lead(require_object(request.data), partial=True)
         if errors:
             raise ValidationProblem(errors)
-        lead = update_lead(lead=lead, fields=cleaned or {})
+        lead = update_lead(lead=lead, fields=cleaned or {}, actor=request.user)
         return Response(LeadDetailSerializer(get_lead_for(request.user, lead.pk)).data)
 
     @extend_schema(request=NoteSerializer, responses={201: NoteSerializer})

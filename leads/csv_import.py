@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,7 +23,7 @@ from django.utils import timezone
 from core.audit import record
 from core.errors import AppError, Conflict, ValidationProblem
 from core.queue import enqueue, enqueue_on_commit
-from leads.fields import IMPORTABLE_FIELDS, Kind
+from leads.fields import IMPORTABLE_FIELDS, LEAD_FIELDS, Kind
 from leads.ingest import upsert_leads
 from leads.models import CsvImport, CsvImportStatus, Lead
 
@@ -72,7 +73,60 @@ _ALIASES = {
     "externalid": "external_id",
     "crmid": "external_id",
     "id": "external_id",
+    "leadsource": "source",
+    "industrysector": "industry",
+    "sector": "industry",
+    # Dutch
+    "emailadres": "email",
+    "voornaam": "first_name",
+    "achternaam": "last_name",
+    "bedrijf": "company",
+    "bedrijfsnaam": "company",
+    "organisatie": "company",
+    "functie": "job_title",
+    "functietitel": "job_title",
+    "besluitvormer": "is_decision_maker",
+    "aantalmedewerkers": "company_size",
+    "medewerkers": "company_size",
+    "bedrijfsgrootte": "company_size",
+    "branche": "industry",
+    "land": "country",
+    "telefoon": "phone",
+    "telefoonnummer": "phone",
+    "mobiel": "phone",
+    "bron": "source",
+    "toestemming": "consent",
+    # German
+    "emailadresse": "email",
+    "vorname": "first_name",
+    "nachname": "last_name",
+    "familienname": "last_name",
+    "firma": "company",
+    "firmenname": "company",
+    "unternehmen": "company",
+    "berufsbezeichnung": "job_title",
+    "stellenbezeichnung": "job_title",
+    "entscheider": "is_decision_maker",
+    "entscheidungstrager": "is_decision_maker",
+    "mitarbeiter": "company_size",
+    "mitarbeiterzahl": "company_size",
+    "anzahlmitarbeiter": "company_size",
+    "unternehmensgrosse": "company_size",
+    "industrie": "industry",
+    "telefon": "phone",
+    "telefonnummer": "phone",
+    "handy": "phone",
+    "quelle": "source",
+    "herkunft": "source",
+    "einwilligung": "consent",
 }
+# Choice fields whose unknown values are imported as "other" with a warning, rather than refused.
+_CHOICE_FIELDS = {
+    field.name: field.choices
+    for field in IMPORTABLE_FIELDS
+    if field.kind is Kind.CHOICE and field.choices is not None and "other" in field.choices.values
+}
+OTHER = "other"
 
 
 class ImportFileError(ValidationProblem):
@@ -110,7 +164,38 @@ def _reader(content: str) -> Iterator[list[str]]:
 
 
 def _normalise(header: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", header.lower())
+    """Lower case, accents and everything but letters and digits dropped: "E-Mail" → "email",
+    "Unternehmensgröße" → "unternehmensgrosse"."""
+    folded = unicodedata.normalize("NFKD", header.casefold())
+    return re.sub(r"[^a-z0-9]", "", folded)
+
+
+_CHOICE_LOOKUP = {
+    name: {
+        **{_normalise(label): value for value, label in choices.choices},
+        **{_normalise(value): value for value in choices.values},
+    }
+    for name, choices in _CHOICE_FIELDS.items()
+}
+
+
+def coerce_choices(item: dict[str, str]) -> list[dict[str, str]]:
+    """Read choice cells leniently, in place: "Paid Search" is ``paid_search``; an unknown value becomes
+    ``other``, with a warning (returned) rather than the row refused."""
+    warnings = []
+    for name, lookup in _CHOICE_LOOKUP.items():
+        raw = item.get(name)
+        if raw is None:
+            continue
+        value = lookup.get(_normalise(raw))
+        if value is None:
+            value = OTHER
+            label = LEAD_FIELDS[name].label
+            warnings.append(
+                {"field": name, "message": f"Unknown {label.lower()} “{raw[:100]}”, imported as Other."}
+            )
+        item[name] = value
+    return warnings
 
 
 def guess_mapping(headers: list[str]) -> dict[str, str]:
@@ -276,12 +361,20 @@ def run_import(*, job_id: int, progress: Callable[[int], None] | None = None) ->
 
 def _import_batch(job: CsvImport, batch: list[tuple[int, dict[str, str]]], *, start: int) -> None:
     with transaction.atomic():
-        locked = CsvImport.objects.select_for_update().only("processed_rows", "errors").get(pk=job.pk)
+        locked = (
+            CsvImport.objects.select_for_update().only("processed_rows", "errors", "warnings").get(pk=job.pk)
+        )
         if locked.processed_rows != start:
             raise _Overtaken
         skipped = _existing_rows(batch) if job.skip_existing else set()
         kept = [(line, item) for line, item in batch if line not in skipped]
+        warned = [(line, item, coerce_choices(item)) for line, item in kept]
         result = upsert_leads(items=[item for _, item in kept])
+        warnings = [
+            {"row": line, "email": item.get("email", ""), "warnings": found}
+            for (line, item, found), outcome in zip(warned, result.results, strict=True)
+            if found and outcome.status != "error"
+        ]
         failures = [
             {"row": line, "email": item.get("email", ""), "errors": outcome.errors}
             for (line, item), outcome in zip(kept, result.results, strict=True)
@@ -295,6 +388,8 @@ def _import_batch(job: CsvImport, batch: list[tuple[int, dict[str, str]]], *, st
             error_count=F("error_count") + result.errors,
             skipped_count=F("skipped_count") + len(skipped),
             errors=locked.errors + failures[: max(room, 0)],
+            warning_count=F("warning_count") + len(warnings),
+            warnings=locked.warnings + warnings[: max(MAX_STORED_ERRORS - len(locked.warnings), 0)],
             progress_at=timezone.now(),
         )
 
@@ -327,6 +422,26 @@ def fail_import(*, job_id: int, reason: str) -> None:
     CsvImport.objects.filter(pk=job_id).exclude(status=CsvImportStatus.DONE).update(
         status=CsvImportStatus.FAILED, failure=reason[:500], finished_at=timezone.now()
     )
+
+
+def error_lines(entries: list[dict[str, Any]], *, key: str = "errors", limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` (line, e-mail, field, message) of stored errors or warnings, for the page."""
+    lines: list[dict[str, Any]] = []
+    for entry in entries:
+        found = entry.get(key) or {}
+        pairs = (
+            [(w.get("field", ""), w.get("message", "")) for w in found]
+            if isinstance(found, list)
+            else [(field, message) for field, messages in found.items() for message in messages]
+        )
+        for field, message in pairs:
+            if len(lines) == limit:
+                return lines
+            label = LEAD_FIELDS[field].label if field in LEAD_FIELDS else field
+            lines.append(
+                {"row": entry.get("row"), "email": entry.get("email", ""), "field": label, "message": message}
+            )
+    return lines
 
 
 def error_report_rows(job: CsvImport) -> Iterator[list[Any]]:

@@ -20,6 +20,7 @@ from leads.csv_import import (
     ImportFileError,
     MappingError,
     confirm_mapping,
+    error_lines,
     error_report_rows,
     sample_columns,
     start_import,
@@ -28,6 +29,18 @@ from leads.models import CsvImport, CsvImportStatus
 
 RECENT_IMPORTS = 20
 SAMPLE_ROWS = 3
+# The error and warning tables on the page stop here; the download has every stored error.
+SHOWN_LINES = 100
+
+
+def _progress_context(job: CsvImport) -> dict[str, Any]:
+    finished = not job.is_active
+    return {
+        "job": job,
+        "error_lines": error_lines(job.errors, limit=SHOWN_LINES) if finished else [],
+        "warning_lines": error_lines(job.warnings, key="warnings", limit=SHOWN_LINES) if finished else [],
+        "shown_lines": SHOWN_LINES,
+    }
 
 
 class UploadForm(forms.Form):
@@ -118,9 +131,8 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
         if form is not None
         else []
     )
-    return render(
-        request, "leads/import_detail.html", {"job": job, "form": form, "columns": columns}, status=status
-    )
+    context = {**_progress_context(job), "form": form, "columns": columns}
+    return render(request, "leads/import_detail.html", context, status=status)
 
 
 @role_required(MARKETING, MANAGERS)
@@ -128,7 +140,7 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
 def import_progress(request: HttpRequest, import_id: int) -> HttpResponse:
     """The progress panel alone: htmx polls it every two seconds while the import runs."""
     job = _job_for(request.user, import_id)
-    return render(request, "leads/_import_progress.html", {"job": job})
+    return render(request, "leads/_import_progress.html", _progress_context(job))
 
 
 @role_required(MARKETING, MANAGERS)

@@ -9,9 +9,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import ValidationProblem
+from core.audit import record
+from core.errors import Conflict, ValidationProblem
 from leads.ingest_sql import upsert_lead_rows
-from leads.models import Campaign, Lead, Persona
+from leads.models import Campaign, Lead, LeadChange, Persona
 from leads.pipeline import record_new_leads
 from leads.schemas import validate_lead
 from leads.signals import leads_changed
@@ -112,31 +113,83 @@ def upsert_leads(*, items: Sequence[Any]) -> IngestResult:
     return IngestResult(results=[results[i] for i in range(len(items))])
 
 
-def update_lead(*, lead: Lead, fields: dict[str, Any]) -> Lead:
+def _shown(lead: Lead, name: str) -> Any:
+    """A field's value as the API shows it (persona and campaign by slug), for the change history."""
+    if name in ("persona", "campaign"):
+        related = getattr(lead, name)
+        return related.slug if related is not None else None
+    return getattr(lead, name)
+
+
+def update_lead(*, lead: Lead, fields: dict[str, Any], actor: Any = None) -> Lead:
     """Apply validated fields (as ``validate_lead(partial=True)`` returns them) to one lead.
 
+    Fields whose value really changes are saved, written to the lead's history (``LeadChange``, shown on
+    the shared timeline) and to the audit trail, in one transaction; a change to nothing writes nothing.
     Raises ``ValidationProblem`` for an unknown persona or campaign, or an e-mail another lead has.
     """
-    changes = dict(fields)
+    wanted = dict(fields)
+    related: dict[str, Any] = {}
     for name, model in (("persona", Persona), ("campaign", Campaign)):
-        if name in changes:
-            slug = changes.pop(name)
+        if name in wanted:
+            slug = wanted[name]
             if slug:
-                found = model.objects.filter(slug=slug).values_list("id", flat=True).first()
+                found = model.objects.filter(slug=slug).first()
                 if found is None:
                     raise ValidationProblem({name: [f"Unknown {name} '{slug}'."]})
-                changes[f"{name}_id"] = found
+                related[name] = found
             else:
-                changes[f"{name}_id"] = None
+                related[name] = None
+    changed = {
+        name: {"from": _shown(lead, name), "to": value}
+        for name, value in wanted.items()
+        if _shown(lead, name) != value
+    }
+    if not changed:
+        return lead
     with transaction.atomic():
         if (
-            "email" in changes
-            and Lead.objects.filter(email__iexact=changes["email"]).exclude(pk=lead.pk).exists()
+            "email" in changed
+            and Lead.objects.filter(email__iexact=wanted["email"]).exclude(pk=lead.pk).exists()
         ):
             raise ValidationProblem({"email": ["Another lead already has this e-mail address."]})
-        for name, value in changes.items():
-            setattr(lead, name, value)
+        for name in changed:
+            setattr(lead, name, related[name] if name in related else wanted[name])
         lead.updated_at = timezone.now()
-        lead.save(update_fields=[*changes, "updated_at"])
+        columns = [f"{name}_id" if name in related else name for name in changed]
+        lead.save(update_fields=[*columns, "updated_at"])
+        LeadChange.objects.create(lead=lead, actor=_person(actor), changes=changed)
+        record(actor=actor, action="lead.updated", obj=lead, data={"changes": changed})
         leads_changed.send(sender=Lead, lead_ids=[lead.pk])
+    return lead
+
+
+def _person(actor: Any) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+class LeadExists(Conflict):
+    """A new lead was asked for with the e-mail of a lead that exists: ``lead_id`` names that lead."""
+
+    def __init__(self, lead_id: int) -> None:
+        super().__init__("A lead with this e-mail address already exists.")
+        self.lead_id = lead_id
+
+
+def create_lead(*, item: dict[str, Any], actor: Any) -> Lead:
+    """Create one lead (a person typing it in): an e-mail that exists is ``LeadExists``, never an update.
+
+    Raises ``ValidationProblem`` for invalid fields.
+    """
+    with transaction.atomic():
+        result = upsert_leads(items=[item]).results[0]
+        if result.status == "error":
+            raise ValidationProblem(result.errors)
+        if result.status != "created":
+            # TRICKY: the upsert has already written the fields to the existing lead; raising inside the
+            # transaction rolls that back, so a lead typed in twice (even by two people at once) is an
+            # error, not a silent update.
+            raise LeadExists(result.id or 0)
+        lead = Lead.objects.get(pk=result.id)
+        record(actor=actor, action="lead.created", obj=lead, data={"email": lead.email})
     return lead

@@ -335,6 +335,44 @@ class Note(models.Model):
         return f"Note on {self.lead_id}"
 
 
+class LeadChange(models.Model):
+    """A person changed some of a lead's fields: what each was before and after, for the shared timeline.
+
+    ``changes`` is ``{field name: {"from": value, "to": value}}`` with values as the API shows them
+    (persona and campaign by slug). The audit trail records the same edit for managers.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["lead", "-at"], name="lead_change_lead_time_idx")]
+
+    def __str__(self) -> str:
+        return f"Change to {self.lead_id}"
+
+
+class SavedView(models.Model):
+    """A user's named filters of the lead list ("my open SQLs"): the list's query string, kept per user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint("user", Lower("name"), name="saved_view_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class CsvImportStatus(models.TextChoices):
     MAPPING = "mapping", "Waiting for column mapping"
     QUEUED = "queued", "Queued"
@@ -370,6 +408,9 @@ class CsvImport(models.Model):
     skipped_count = models.PositiveIntegerField(default=0)
     # [{"row": line number in the file, "email": str, "errors": {field: [message]}}], capped
     errors = models.JSONField(default=list, blank=True)
+    # Rows imported with a value changed, e.g. an unknown source stored as "other": same shape, capped
+    warning_count = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
     failure = models.CharField(max_length=500, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     # When the import was queued or last committed a batch: a sweep re-queues imports stalled past a limit.

@@ -72,7 +72,10 @@ def test_marketer_imports_a_csv_and_watches_the_progress(page, login, marketer, 
     page.wait_for_selector("text=Import finished", timeout=20_000)
     assert "40 of 40 rows" in page.locator("#import-count").inner_text()
     facts = " ".join(page.locator(".import-facts").inner_text().split())
-    assert facts == "Status Done New leads 39 Updated leads 0 Rows with errors 1"
+    assert facts == "Status Done New leads 39 Updated leads 0 Rows with errors 1 Rows with warnings 0"
+    # The rows not imported are listed on the page too: line, e-mail, field and reason.
+    error_row = " ".join(page.locator(".lead-import-errors tbody tr").first.inner_text().split())
+    assert error_row.startswith("5 buyer3@example.com Company size")
     screenshot(page, "import-finished")
 
     with page.expect_download() as download:

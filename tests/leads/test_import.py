@@ -325,3 +325,66 @@ def test_the_sweep_queues_again_only_imports_that_stalled(marketer, queued):
         CsvImport.objects.filter(pk=done.pk).update(progress_at=dt.datetime(2026, 11, 1, 7, 0, tzinfo=dt.UTC))
         assert resume_stalled_imports_task() == 1
     assert queued == [(stalled.pk,)]
+
+
+def test_the_page_lists_errors_by_line_field_and_reason_and_caps_the_table(client, marketer, monkeypatch):
+    monkeypatch.setattr("leads.import_views.SHOWN_LINES", 2)
+    text = "email,company_size\nok@example.com,10\nnot-an-email,5\nsize@example.com,-3\nbig@example.com,0\n"
+    job = make_job(marketer, text)
+    run_import(job_id=job.pk)
+    response = signed_in(client, marketer).get(f"/import/{job.pk}/")
+    lines = response.context["error_lines"]
+    assert [(line["row"], line["email"], line["field"]) for line in lines] == [
+        (3, "not-an-email", "E-mail"),
+        (4, "size@example.com", "Company size"),
+    ]
+    body = response.content.decode()
+    assert "Rows not imported" in body
+    assert "<td>Company size</td><td>Input should be greater than or equal to 1.</td>" in body
+    assert "The first 2 errors are shown" in body
+
+
+def test_unknown_choice_values_import_as_other_with_a_warning(client, marketer):
+    text = (
+        "email,source,seniority\n"
+        "a@example.com,content,VP\n"
+        "b@example.com,Paid Search,c-level\n"
+        "c@example.com,webinar,\n"
+    )
+    job = make_job(marketer, text)
+    run_import(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.created_count, job.error_count, job.warning_count) == (3, 0, 1)
+    leads = dict(Lead.objects.values_list("email", "source"))
+    assert leads == {"a@example.com": "other", "b@example.com": "paid_search", "c@example.com": "webinar"}
+    assert Lead.objects.get(email="a@example.com").seniority == "vp"
+    assert Lead.objects.get(email="b@example.com").seniority == "c_level"
+    body = signed_in(client, marketer).get(f"/import/{job.pk}/").content.decode()
+    assert "Rows with warnings</dt><dd>1</dd>" in body
+    assert "Unknown source “content”, imported as Other." in body
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("E-Mail", "email"),
+        ("E-Mail-Adresse", "email"),
+        ("Emailadres", "email"),
+        ("Bedrijf", "company"),
+        ("Firma", "company"),
+        ("Unternehmen", "company"),
+        ("Functie", "job_title"),
+        ("Berufsbezeichnung", "job_title"),
+        ("Voornaam", "first_name"),
+        ("Vorname", "first_name"),
+        ("Achternaam", "last_name"),
+        ("Nachname", "last_name"),
+        ("Unternehmensgröße", "company_size"),
+        ("Telefoonnummer", "phone"),
+        ("Land", "country"),
+        ("Quelle", "source"),
+        ("Lead Source", "source"),
+    ],
+)
+def test_header_synonyms_in_english_dutch_and_german_are_recognised(header, field):
+    assert csv_import.guess_mapping(["Notes", header]) == {"1": field}
