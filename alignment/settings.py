@@ -178,6 +178,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "alignment.tasks.refresh_kpis_task",
         "schedule": crontab(minute="*/5"),
     },
+    # Webhook deliveries that are due again (backoff) or whose message or worker was lost.
+    "sweep-webhook-deliveries": {
+        "task": "core.tasks.sweep_webhook_deliveries_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------------
@@ -294,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "ActivityTypeEnum": "leads.models.ActivityType",
         "ScoringModelStatusEnum": "scoring.models.ScoringModelStatus",
         "ItemResultStatusEnum": ["created", "updated", "error"],
+        "WebhookEventEnum": "core.models.WebhookEventType",
     },
 }
 
@@ -309,3 +315,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Webhook endpoints on loopback, private or link-local addresses are refused (SSRF) unless this is on (the
+# tests turn it on to run a receiver on 127.0.0.1).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)

@@ -10,9 +10,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from core.models import WebhookEventType
 from funnel import promotion_sql
 from funnel.deadlines import sla_deadline
+from funnel.events import emit_handoff_events
 from funnel.routing import load_router, save_router
+from leads.events import emit_lead_events
 from leads.models import Activity, Lead, StageKind, Transition
 from leads.pipeline import BulkMove, Stages, move_leads
 from scoring.models import ScoringModel
@@ -102,4 +105,7 @@ def _promote_batch(
             lead_ids=[m.lead_id for m in moves], rep_ids=[m.owner_id for m in moves], at=now, due=due
         )
         save_router(router)
+        promoted = [m.lead_id for m in moves]
+        emit_lead_events(event=WebhookEventType.LEAD_QUALIFIED, lead_ids=promoted)
+        emit_handoff_events(event=WebhookEventType.HANDOFF_ASSIGNED, lead_ids=promoted)
     return len(rows)

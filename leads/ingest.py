@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import ValidationProblem
+from core.models import WebhookEventType
+from leads.events import emit_lead_events
 from leads.ingest_sql import upsert_lead_rows
 from leads.models import Campaign, Lead, Persona
 from leads.pipeline import record_new_leads
@@ -108,6 +110,7 @@ def upsert_leads(*, items: Sequence[Any]) -> IngestResult:
         updated_ids = sorted({lead_id for lead_id, created in outcome.values() if not created})
         if outcome:
             record_new_leads(lead_ids=created_ids)
+            emit_lead_events(event=WebhookEventType.LEAD_CREATED, lead_ids=created_ids)
             leads_changed.send(sender=Lead, lead_ids=[*created_ids, *updated_ids])
     return IngestResult(results=[results[i] for i in range(len(items))])
 
