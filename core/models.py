@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -148,7 +149,7 @@ class WebhookEvent(models.Model):
     uid = models.UUIDField(unique=True, help_text="The event id receivers see (to drop repeats).")
     event = models.CharField(max_length=40, choices=WebhookEventType.choices)
     occurred_at = models.DateTimeField()
-    data = models.JSONField(default=dict)
+    data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
