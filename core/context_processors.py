@@ -18,6 +18,7 @@ NAVIGATION = [
     ("goals", "Goals", ROLES),
     ("imports:start", "Import", (MARKETING, MANAGERS)),
     ("core:audit", "Audit", (MANAGERS,)),
+    ("core:webhooks", "Webhooks", (MANAGERS,)),
     ("core:notifications", "Alerts", ROLES),
 ]
 
