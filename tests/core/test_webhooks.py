@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -247,3 +250,31 @@ def test_the_delivery_log_lists_attempts_and_a_delivery_can_be_sent_again(
     assert row["status"] == "succeeded"
     assert [a["status_code"] for a in row["attempt_log"]] == [200, 500]
     assert client.post(f"/api/v1/webhooks/{endpoint.pk}/deliveries/999999/redeliver/").status_code == 404
+
+
+def _readme_block(language: str) -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Receiving webhooks", 1)[1]
+    return section.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_recipes_verify_a_real_delivery(endpoint, receiver, tmp_path):
+    upsert_leads(items=[{"email": "recipe@example.com"}])
+    deliver_webhooks_task(delivery_ids=pending_ids())
+    headers, body = receiver.requests[0]
+    header = headers["Alignment-Signature"]
+    namespace: dict = {}
+    exec(_readme_block("python"), namespace)  # noqa: S102 - the README's own recipe, run as a receiver would
+    assert namespace["verify"](endpoint.secret, header, body)
+    assert not namespace["verify"](endpoint.secret, header, body.replace(b"recipe", b"Recipe"))
+    parts = dict(item.split("=", 1) for item in header.split(","))
+    (tmp_path / "body.json").write_bytes(body)
+    result = subprocess.run(  # noqa: S603 - the README's own openssl recipe
+        ["/bin/bash", "-c", _readme_block("sh")],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "t": parts["t"], "WEBHOOK_SECRET": endpoint.secret},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == parts["v1"]
