@@ -16,6 +16,7 @@ _LEGAL_FORMS = frozenset(
     {"inc", "ltd", "llc", "gmbh", "ag", "sa", "sas", "bv", "plc", "corp", "co", "limited"}
 )
 NAME_KEY_MAX = 420
+MIN_PHONE_DIGITS = 6
 
 
 def fold(text: str) -> str:
@@ -42,6 +43,7 @@ def phone_key(phone: str, country: str) -> str:
         number = phonenumbers.parse(phone, (country or "").upper() or None)
     except phonenumbers.NumberParseException:
         return ""
-    if not phonenumbers.is_possible_number(number):
+    # Too short to tell one person from another ("12", an extension typed alone).
+    if len(str(number.national_number)) < MIN_PHONE_DIGITS or not phonenumbers.is_possible_number(number):
         return ""
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
