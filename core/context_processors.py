@@ -19,6 +19,7 @@ NAVIGATION = [
     ("imports:start", "Import", (MARKETING, MANAGERS)),
     ("core:audit", "Audit", (MANAGERS,)),
     ("core:webhooks", "Webhooks", (MANAGERS,)),
+    ("leads:duplicates", "Duplicates", (MANAGERS,)),
     ("core:notifications", "Alerts", ROLES),
 ]
 

@@ -136,7 +136,8 @@ def test_a_merge_moves_the_history_fills_empty_fields_and_records_itself(
     )
     assert AuditEvent.objects.filter(action="lead.merged_away", object_id=str(other_id)).exists()
     note = Note.objects.filter(lead=merged, author=manager).get()
-    assert f"#{other_id}" in note.body and "kim.park@gmail.com" in note.body
+    assert f"#{other_id}" in note.body
+    assert "kim.park@gmail.com" in note.body
     assert LeadAlias.objects.get().email == "kim.park@gmail.com"
     assert len(callbacks) >= 1  # the survivor is rescored after the commit
 
