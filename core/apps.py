@@ -8,4 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Accounts, tokens and API plumbing"
 
     def ready(self) -> None:
-        from core import schema  # noqa: F401 - registers the OpenAPI extensions
+        from core import (
+            schema,  # noqa: F401 - registers the OpenAPI extensions
+            tasks,  # noqa: F401 - registers the tasks core queues by name (webhook delivery)
+        )
