@@ -184,6 +184,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "core.tasks.send_notification_digests_task",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Webhook deliveries that are due again (backoff) or whose message or worker was lost.
+    "sweep-webhook-deliveries": {
+        "task": "core.tasks.sweep_webhook_deliveries_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------------------
@@ -300,6 +305,7 @@ SPECTACULAR_SETTINGS = {
         "ActivityTypeEnum": "leads.models.ActivityType",
         "ScoringModelStatusEnum": "scoring.models.ScoringModelStatus",
         "ItemResultStatusEnum": ["created", "updated", "error"],
+        "WebhookEventEnum": "core.models.WebhookEventType",
     },
 }
 
@@ -318,3 +324,6 @@ LOGGING = {
 
 # Submissions one address may send to the public web forms (/f/<key>/) per minute.
 WEBFORM_SUBMISSIONS_PER_MINUTE = env_int("WEBFORM_SUBMISSIONS_PER_MINUTE", 10)
+# Webhook endpoints on loopback, private or link-local addresses are refused (SSRF) unless this is on (the
+# tests turn it on to run a receiver on 127.0.0.1).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)

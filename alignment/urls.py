@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from alignment import views
 from alignment.api import GoalViewSet, KpiViewSet
+from core.api_webhooks import WebhookEndpointViewSet
 from core.health import healthz
 from funnel.urls import lead_urlpatterns
 from leads.api import LeadViewSet
@@ -23,6 +24,7 @@ router.register("scoring-model/versions", ScoringModelVersionViewSet, basename="
 router.register("kpis", KpiViewSet, basename="kpi")
 router.register("goals", GoalViewSet, basename="goal")
 router.register("forms", WebFormViewSet, basename="webform")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

@@ -10,6 +10,11 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from core import audit_words, receivers, schema  # noqa: F401 - wording and OpenAPI extensions register
+        from core import (  # noqa: F401 - wording, OpenAPI extensions and tasks queued by name register
+            audit_words,
+            receivers,
+            schema,
+            tasks,
+        )
 
         user_logged_in.connect(receivers.warm_unread_count, dispatch_uid="core.warm_unread_count")

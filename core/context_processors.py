@@ -20,6 +20,8 @@ NAVIGATION = [
     ("imports:start", "Import", (MARKETING, MANAGERS)),
     ("webforms:list", "Forms", (MARKETING, MANAGERS)),
     ("core:audit", "Audit", (MANAGERS,)),
+    ("core:webhooks", "Webhooks", (MANAGERS,)),
+    ("leads:duplicates", "Duplicates", (MANAGERS,)),
     ("core:notifications", "Alerts", ROLES),
 ]
 

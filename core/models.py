@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -141,3 +142,109 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.email}"
+
+
+class WebhookEventType(models.TextChoices):
+    LEAD_CREATED = "lead.created", "A lead was created"
+    LEAD_QUALIFIED = "lead.qualified", "A lead became an MQL"
+    HANDOFF_ASSIGNED = "handoff.assigned", "A hand-off was assigned to a rep"
+    HANDOFF_ACCEPTED = "handoff.accepted", "A hand-off was accepted"
+    HANDOFF_REJECTED = "handoff.rejected", "A hand-off was rejected"
+    LEAD_STAGE_CHANGED = "lead.stage_changed", "A lead moved to another stage"
+    SLA_BREACHED = "sla.breached", "A hand-off breached its SLA"
+
+
+class WebhookEndpoint(models.Model):
+    """A receiving system that managers registered, with the events it wants."""
+
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list, help_text="WebhookEventType values.")
+    active = models.BooleanField(default=True)
+    # TRICKY: stored as is, not hashed: signing needs the raw secret on every delivery (as GitHub and Stripe
+    # do). It is shown once, on creation, and never again in a page or an answer.
+    secret = models.CharField(max_length=100)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @staticmethod
+    def generate_secret() -> str:
+        return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookEvent(models.Model):
+    """The outbox: one row per event, written in the transaction of the change that caused it."""
+
+    uid = models.UUIDField(unique=True, help_text="The event id receivers see (to drop repeats).")
+    event = models.CharField(max_length=40, choices=WebhookEventType.choices)
+    occurred_at = models.DateTimeField()
+    data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.uid}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    IN_PROGRESS = "in_progress", "Sending"
+    SUCCEEDED = "succeeded", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint. The row is the truth: a Celery message only triggers a look at it, and
+    the sweep finds rows whose message was lost or whose worker died (``in_progress`` with an old claim)."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    give_up_at = models.DateTimeField(help_text="After this, a failed attempt marks the delivery failed.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "in_progress"]),
+                name="webhook_delivery_due_idx",
+            ),
+            models.Index(fields=["endpoint", "-id"], name="webhook_delivery_endpoint_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery: when, the answer code (none when no answer came) and what went wrong."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["delivery", "-at"], name="webhook_attempt_delivery_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} at {self.at:%Y-%m-%d %H:%M:%S}: {self.status_code}"

@@ -5,6 +5,7 @@ from django.db import OperationalError
 
 from core import notification_emails
 from core.idempotency import purge_expired_keys
+from core.webhook_delivery import deliver_many, sweep_deliveries
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 
@@ -24,3 +25,15 @@ def email_notifications_task(notification_ids: list[int]) -> int:
 def send_notification_digests_task() -> int:
     """The daily digest for users who chose it."""
     return notification_emails.send_daily_digests()
+
+
+# Deliveries retry on their own schedule (stored in the row); the task never retries itself.
+@shared_task(soft_time_limit=300, time_limit=330)
+def deliver_webhooks_task(delivery_ids: list[int]) -> int:
+    results = deliver_many(delivery_ids=delivery_ids)
+    return sum(1 for status in results.values() if status is not None)
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def sweep_webhook_deliveries_task() -> int:
+    return len(sweep_deliveries())

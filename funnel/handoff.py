@@ -15,9 +15,11 @@ from django.utils import timezone
 
 from core.audit import record
 from core.errors import AppError, Conflict, Forbidden, NotFound, ValidationProblem
+from core.models import WebhookEventType
 from core.roles import is_manager
 from funnel import alerts
 from funnel.deadlines import sla_deadline
+from funnel.events import emit_handoff_events
 from funnel.models import Handoff, HandoffStatus
 from funnel.routing import sales_reps
 from leads.models import Lead, RejectReason, Stage, StageKind, Transition
@@ -62,7 +64,7 @@ def accept_locked(*, lead: Lead, actor: Any, now: datetime, to_stage: Stage, sta
     handoff = _waiting_handoff(lead=lead, actor=actor, stages=stages)
     late = _close_handoff(handoff=handoff, status=HandoffStatus.ACCEPTED, actor=actor, now=now)
     record(actor=actor, action="lead.accepted", obj=lead, data={"late": late, "rep": handoff.rep_id})
-    return record_move(
+    transition = record_move(
         lead=lead,
         from_stage=stages.by_slug.get(lead.stage_id),
         to_stage=to_stage,
@@ -71,6 +73,8 @@ def accept_locked(*, lead: Lead, actor: Any, now: datetime, to_stage: Stage, sta
         reason="Accepted after the deadline." if late else "Accepted.",
         owner=handoff.rep if handoff.rep_id else actor,
     )
+    emit_handoff_events(event=WebhookEventType.HANDOFF_ACCEPTED, handoff_ids=[handoff.pk])
+    return transition
 
 
 def reject_lead(*, lead_id: int, actor: Any, reason: str, note: str = "") -> Transition:
@@ -102,7 +106,7 @@ def reject_lead(*, lead_id: int, actor: Any, reason: str, note: str = "") -> Tra
             data={"reason": reject_reason.label, "note": note.strip(), "late": late},
         )
         alerts.lead_rejected(lead=lead, actor=actor, reason_label=reject_reason.label, note=note.strip())
-        return record_move(
+        transition = record_move(
             lead=lead,
             from_stage=stages.by_slug.get(lead.stage_id),
             to_stage=stages.first_of(K.NURTURE),
@@ -112,6 +116,8 @@ def reject_lead(*, lead_id: int, actor: Any, reason: str, note: str = "") -> Tra
             reject_reason=reject_reason,
             owner=None,
         )
+        emit_handoff_events(event=WebhookEventType.HANDOFF_REJECTED, handoff_ids=[handoff.pk])
+        return transition
 
 
 def assign_lead(*, lead_id: int, actor: Any, owner_id: int) -> Lead:
@@ -199,6 +205,7 @@ def reassign_handoff(
     due = sla_deadline(stages=stages, now=now)
     new = Handoff.objects.create(lead=lead, rep_id=rep_id, assigned_at=now, sla_due_at=due)
     Lead.objects.filter(pk=lead.pk).update(owner_id=rep_id, sla_due_at=due, updated_at=now)
+    emit_handoff_events(event=WebhookEventType.HANDOFF_ASSIGNED, handoff_ids=[new.pk])
     record(
         actor=actor,
         action="handoff.reassigned",

@@ -17,17 +17,20 @@ from django.views.decorators.http import require_GET, require_POST
 from django_countries import countries
 
 from core.pages import role_required
+from core.roles import is_manager
 from funnel.board import move_targets
 from funnel.models import Handoff, HandoffStatus
+from leads.duplicates import duplicates_of
 from leads.forms import NoteForm
 from leads.models import Lead, Note, Transition
 from leads.notes import add_note, suggest_mentions
 from leads.pipeline import Stages, time_in_stages
-from leads.selectors import can_edit_lead, get_lead_for
+from leads.selectors import can_edit_lead, get_lead_for, leads_visible_to
 from leads.timeline import lead_timeline
 
 RECENT_NOTES = 20
 TIMELINE_ITEMS = 30
+DUPLICATES_SHOWN = 10
 
 
 def duration_text(duration: timedelta) -> str:
@@ -72,6 +75,8 @@ def _context(lead: Lead, note_form: NoteForm, *, user: Any) -> dict[str, Any]:
         "note_form": note_form,
         "targets": move_targets(user=user, lead=lead, stages=Stages.load()),
         "can_edit": can_edit_lead(user, lead),
+        "duplicates": duplicates_of(lead=lead, leads=leads_visible_to(user), limit=DUPLICATES_SHOWN),
+        "can_merge": is_manager(user),
     }
 
 

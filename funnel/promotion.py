@@ -10,9 +10,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from core.models import WebhookEventType
 from funnel import alerts, promotion_sql
 from funnel.deadlines import sla_deadline
+from funnel.events import emit_handoff_events
 from funnel.routing import load_router, save_router
+from leads.events import emit_lead_events
 from leads.models import Activity, Lead, StageKind, Transition
 from leads.pipeline import BulkMove, Stages, move_leads
 from scoring.models import ScoringModel
@@ -113,4 +116,7 @@ def _promote_batch(
             now=now,
         )
         save_router(router)
+        promoted = [m.lead_id for m in moves]
+        emit_lead_events(event=WebhookEventType.LEAD_QUALIFIED, lead_ids=promoted)
+        emit_handoff_events(event=WebhookEventType.HANDOFF_ASSIGNED, lead_ids=promoted)
     return len(rows)

@@ -9,8 +9,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from core.models import NotificationKind
+from core.models import NotificationKind, WebhookEventType
 from core.notifications import Alert, notify_each
+from funnel.events import emit_handoff_events
 from funnel.handoff import reassign_handoff
 from funnel.models import FunnelSettings, Handoff, HandoffStatus
 from funnel.routing import load_router, managers, save_router
@@ -50,6 +51,7 @@ def _mark_batch(*, now: datetime, batch_size: int) -> list[int]:
         )
         handoffs = list(Handoff.objects.filter(pk__in=ids).select_related("lead", "rep"))
         _notify(handoffs=handoffs, now=now)
+        emit_handoff_events(event=WebhookEventType.SLA_BREACHED, handoff_ids=ids)
     if FunnelSettings.load().escalate_breaches:
         escalate_breaches(handoff_ids=ids, now=now)
     return ids

@@ -18,11 +18,13 @@ from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
 from core.permissions import API_PERMISSIONS
-from core.serializers import StrictModelSerializer, batch_items, require_object
+from core.serializers import StrictModelSerializer, StrictSerializer, batch_items, require_object
 from core.text import no_control_characters
+from leads.duplicates import REASONS, duplicates_of
 from leads.fields import ANSWER_NAMES, DETAIL_NAMES
 from leads.filters import LeadFilter
 from leads.ingest import MAX_BATCH, IngestResult, update_lead, upsert_leads
+from leads.merge import merge_leads
 from leads.models import Lead, Note
 from leads.notes import add_note
 from leads.schemas import LeadIn, LeadPatch, validate_lead
@@ -115,6 +117,20 @@ BatchResultSerializer = inline_serializer(
 )
 
 
+class DuplicateSerializer(serializers.Serializer):
+    lead = LeadSerializer()
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(REASONS.items())),
+        help_text="name: same name and company; phone: same phone (E.164); external_id: same external id.",
+    )
+
+
+class MergeSerializer(StrictSerializer):
+    other = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="The lead merged into this one."
+    )
+
+
 class LeadCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -147,6 +163,8 @@ class LeadViewSet(
         "retrieve": Scope.READ,
         "partial_update": Scope.WRITE,
         "notes": Scope.WRITE,
+        "duplicates": Scope.READ,
+        "merge": Scope.WRITE,
     }
     serializer_class = LeadSerializer
     pagination_class = LeadCursorPagination
@@ -211,3 +229,26 @@ class LeadViewSet(
         serializer.is_valid(raise_exception=True)
         note = add_note(lead=lead, author=request.user, body=serializer.validated_data["body"])
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: DuplicateSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def duplicates(self, request: Request, pk: str | None = None) -> Response:
+        """Likely duplicates of the lead (among the leads the caller may see), each with its reasons."""
+        lead = self.get_object()
+        visible = leads_visible_to(request.user).select_related("persona", "campaign")
+        found = duplicates_of(lead=lead, leads=visible)
+        return Response([{"lead": LeadSerializer(d.lead).data, "reasons": list(d.reasons)} for d in found])
+
+    @extend_schema(
+        request=MergeSerializer,
+        responses={200: LeadDetailSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        description="Merge lead `other` into this lead (managers); 409 if either waits in a hand-off.",
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk: str | None = None) -> Response:
+        lead = self.get_object()
+        serializer = MergeSerializer(data=require_object(request.data))
+        serializer.is_valid(raise_exception=True)
+        merge_leads(survivor_id=lead.pk, other_id=serializer.validated_data["other"], actor=request.user)
+        return Response(LeadDetailSerializer(get_lead_for(request.user, lead.pk)).data)

@@ -7,12 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.audit import record
 from core.errors import Conflict, ValidationProblem
+from core.models import WebhookEventType
+from leads.duplicates import SOURCE_FIELDS, refresh_match_keys
+from leads.events import emit_lead_events
 from leads.ingest_sql import upsert_lead_rows
-from leads.models import Campaign, Lead, LeadChange, Persona
+from leads.models import Campaign, Lead, LeadAlias, LeadChange, Persona
 from leads.pipeline import record_new_leads
 from leads.schemas import validate_lead
 from leads.signals import leads_changed
@@ -89,6 +93,7 @@ def upsert_leads(*, items: Sequence[Any]) -> IngestResult:
     """
     valid, errors = validate_leads(items)
     results = {index: ItemResult(index=index, status="error", errors=errs) for index, errs in errors.items()}
+    _follow_aliases(valid)
     merged: dict[str, dict[str, Any]] = {}
     for row in valid.values():
         email = row["email"]
@@ -109,6 +114,9 @@ def upsert_leads(*, items: Sequence[Any]) -> IngestResult:
         updated_ids = sorted({lead_id for lead_id, created in outcome.values() if not created})
         if outcome:
             record_new_leads(lead_ids=created_ids)
+            if any(SOURCE_FIELDS & row.keys() for row in merged.values()):
+                refresh_match_keys(lead_ids=[*created_ids, *updated_ids])
+            emit_lead_events(event=WebhookEventType.LEAD_CREATED, lead_ids=created_ids)
             leads_changed.send(sender=Lead, lead_ids=[*created_ids, *updated_ids])
     return IngestResult(results=[results[i] for i in range(len(items))])
 
@@ -119,6 +127,21 @@ def _shown(lead: Lead, name: str) -> Any:
         related = getattr(lead, name)
         return related.slug if related is not None else None
     return getattr(lead, name)
+
+
+def _follow_aliases(valid: dict[int, dict[str, Any]]) -> None:
+    """Rows sent with the e-mail of a lead merged away update the lead it was merged into (one query)."""
+    emails = {row["email"] for row in valid.values()}
+    if not emails:
+        return
+    survivors = dict(
+        LeadAlias.objects.annotate(key=Lower("email"))
+        .filter(key__in=emails)
+        .values_list("key", "lead__email")
+    )
+    for row in valid.values():
+        if row["email"] in survivors:
+            row["email"] = survivors[row["email"]]
 
 
 def update_lead(*, lead: Lead, fields: dict[str, Any], actor: Any = None) -> Lead:
@@ -153,11 +176,20 @@ def update_lead(*, lead: Lead, fields: dict[str, Any], actor: Any = None) -> Lea
             and Lead.objects.filter(email__iexact=wanted["email"]).exclude(pk=lead.pk).exists()
         ):
             raise ValidationProblem({"email": ["Another lead already has this e-mail address."]})
+        if "email" in changed:
+            alias = LeadAlias.objects.filter(email__iexact=wanted["email"]).first()
+            if alias is not None and alias.lead_id != lead.pk:
+                raise ValidationProblem({"email": ["This e-mail address belongs to another lead (merged)."]})
+            if alias is not None:
+                alias.delete()  # the lead takes its old address back as its e-mail
         for name in changed:
             setattr(lead, name, related[name] if name in related else wanted[name])
         lead.updated_at = timezone.now()
         columns = [f"{name}_id" if name in related else name for name in changed]
         lead.save(update_fields=[*columns, "updated_at"])
+        if SOURCE_FIELDS & changed.keys():
+            refresh_match_keys(lead_ids=[lead.pk])
+            lead.refresh_from_db(fields=["name_key", "phone_e164"])
         LeadChange.objects.create(lead=lead, actor=_person(actor), changes=changed)
         record(actor=actor, action="lead.updated", obj=lead, data={"changes": changed})
         leads_changed.send(sender=Lead, lead_ids=[lead.pk])

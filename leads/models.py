@@ -165,6 +165,11 @@ class Lead(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
+    # Match keys for finding likely duplicates, kept by leads.duplicates whenever the fields they come from
+    # change: "first last|company" folded and stripped of punctuation, and the phone in E.164.
+    name_key = models.CharField(max_length=420, blank=True, default="")
+    phone_e164 = models.CharField(max_length=20, blank=True, default="")
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -177,6 +182,9 @@ class Lead(models.Model):
             models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
             models.Index(fields=["-updated_at", "-id"], name="lead_updated_idx"),
             models.Index(fields=["grade"], name="lead_grade_idx"),
+            models.Index(fields=["name_key"], condition=~Q(name_key=""), name="lead_name_key_idx"),
+            models.Index(fields=["phone_e164"], condition=~Q(phone_e164=""), name="lead_phone_e164_idx"),
+            models.Index(fields=["external_id"], condition=~Q(external_id=""), name="lead_external_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -195,6 +203,26 @@ class Lead(models.Model):
 
 # The pipeline aggregate: stages, the reasons a lead moves, and every move. ``leads.pipeline`` is the one
 # writer of ``Lead.stage``; hand-off, routing and SLA (the funnel app) build on it.
+
+
+class LeadAlias(models.Model):
+    """An e-mail address of a lead merged into another: later upserts of it update the survivor.
+
+    TRICKY: an address is either a lead's e-mail or an alias, never both; ``leads.ingest`` and
+    ``leads.merge`` keep it so (the database can only enforce uniqueness within each table).
+    """
+
+    email = models.CharField(max_length=254)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="aliases")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name_plural = "lead aliases"
+        constraints = [models.UniqueConstraint(Lower("email"), name="lead_alias_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.lead_id}"
 
 
 class StageKind(models.TextChoices):

@@ -18,8 +18,11 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.errors import ValidationProblem
+from core.models import WebhookEventType
 from core.roles import MANAGERS, roles_of
+from core.webhooks import subscribed
 from leads import pipeline_sql
+from leads.events import emit_lead_events
 from leads.models import Lead, Stage, StageKind, Team, Transition
 from leads.pipeline_sql import BulkMove
 
@@ -176,7 +179,7 @@ def record_move(
         lead.owner = owner
         fields.append("owner")
     lead.save(update_fields=fields)
-    return Transition.objects.create(
+    transition = Transition.objects.create(
         lead=lead,
         from_stage=from_stage,
         to_stage=to_stage,
@@ -187,6 +190,25 @@ def record_move(
         amount=amount,
         reject_reason=reject_reason,
     )
+    emit_lead_events(
+        event=WebhookEventType.LEAD_STAGE_CHANGED,
+        lead_ids=[lead.pk],
+        extra={lead.pk: _stage_change(transition, from_slug=from_stage.slug if from_stage else None)},
+    )
+    return transition
+
+
+def _stage_change(transition: Transition, *, from_slug: str | None) -> dict[str, Any]:
+    """What ``lead.stage_changed`` tells besides the lead: from, to, when, who or which rule, why."""
+    return {
+        "from": from_slug,
+        "to": transition.to_stage.slug,
+        "at": transition.at.isoformat(),
+        "actor": transition.actor_id,
+        "rule": transition.rule,
+        "reason": transition.reason,
+        "amount": str(transition.amount) if transition.amount is not None else None,
+    }
 
 
 def move_leads(
@@ -206,6 +228,19 @@ def move_leads(
         pipeline_sql.apply_moves(
             moves=moves, to_stage=to_stage, at=at, rule=rule, reason=reason[:500], sla_due_at=sla_due_at
         )
+        if subscribed(WebhookEventType.LEAD_STAGE_CHANGED):
+            slugs = dict(Stage.objects.values_list("pk", "slug"))
+            emit_lead_events(
+                event=WebhookEventType.LEAD_STAGE_CHANGED,
+                lead_ids=[m.lead_id for m in moves],
+                extra={
+                    m.lead_id: _stage_change(
+                        Transition(to_stage=to_stage, at=at, rule=rule, reason=reason[:500]),
+                        from_slug=slugs.get(m.from_stage_id) if m.from_stage_id else None,
+                    )
+                    for m in moves
+                },
+            )
 
 
 def record_new_leads(*, lead_ids: Sequence[int]) -> int:

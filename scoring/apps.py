@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
-from leads.signals import leads_changed
+from leads.signals import leads_changed, leads_merged
 
 
 class ScoringConfig(AppConfig):
@@ -16,3 +16,4 @@ class ScoringConfig(AppConfig):
         )
 
         leads_changed.connect(receivers.on_leads_changed, dispatch_uid="scoring.leads_changed")
+        leads_merged.connect(receivers.on_leads_merged, dispatch_uid="scoring.leads_merged")

@@ -1,0 +1,106 @@
+"""Likely duplicates: leads with the same name and company, the same phone, or the same external id.
+
+The match keys are stored on the lead (indexed) and kept current set-based wherever the fields they come
+from are written; finding the duplicates of one lead is one indexed query, and so is listing every likely
+pair for the managers' page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from leads import duplicates_sql
+from leads.match_keys import name_key, phone_key
+from leads.models import Lead
+
+# The fields the match keys come from: a write that touches none of them leaves the keys alone.
+SOURCE_FIELDS = frozenset({"first_name", "last_name", "company", "phone", "country"})
+REASONS = {
+    "name": "Same name and company",
+    "phone": "Same phone number",
+    "external_id": "Same external id",
+}
+PAIRS_LIMIT = 200
+
+
+def refresh_match_keys(*, lead_ids: Sequence[int]) -> int:
+    """Recompute the match keys of these leads: one read, one bulk update of those that changed."""
+    if not lead_ids:
+        return 0
+    changed = []
+    rows = Lead.objects.filter(pk__in=list(lead_ids)).values_list(
+        "id", "first_name", "last_name", "company", "phone", "country", "name_key", "phone_e164"
+    )
+    for pk, first_name, last_name, company, phone, country, stored_name, stored_phone in rows:
+        keys = (name_key(first_name, last_name, company), phone_key(phone, country))
+        if keys != (stored_name, stored_phone):
+            changed.append((pk, *keys))
+    if changed:
+        duplicates_sql.write_match_keys(rows=changed)
+    return len(changed)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    lead: Lead
+    reasons: tuple[str, ...]  # keys of REASONS
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [REASONS[reason] for reason in self.reasons]
+
+
+def _reasons(lead: Lead, other: Lead) -> tuple[str, ...]:
+    found = []
+    if lead.name_key and lead.name_key == other.name_key:
+        found.append("name")
+    if lead.phone_e164 and lead.phone_e164 == other.phone_e164:
+        found.append("phone")
+    if lead.external_id and lead.external_id == other.external_id:
+        found.append("external_id")
+    return tuple(found)
+
+
+def duplicates_of(*, lead: Lead, leads: object = None, limit: int = 50) -> list[Duplicate]:
+    """Likely duplicates of ``lead`` among ``leads`` (a queryset; every lead by default): one query."""
+    same = Q()
+    if lead.name_key:
+        same |= Q(name_key=lead.name_key)
+    if lead.phone_e164:
+        same |= Q(phone_e164=lead.phone_e164)
+    if lead.external_id:
+        same |= Q(external_id=lead.external_id)
+    if not same:
+        return []
+    candidates = (leads if leads is not None else Lead.objects.all()).filter(same).exclude(pk=lead.pk)
+    return [
+        Duplicate(lead=other, reasons=_reasons(lead, other))
+        for other in candidates.select_related("stage").order_by("-created_at", "-id")[:limit]
+    ]
+
+
+@dataclass(frozen=True)
+class Pair:
+    first: Lead
+    second: Lead
+    reasons: tuple[str, ...]
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [REASONS[reason] for reason in self.reasons]
+
+
+def likely_pairs(*, limit: int = PAIRS_LIMIT) -> list[Pair]:
+    """Pairs of likely duplicates, newest first: one self-join over the match keys, then one read of the
+    leads it names."""
+    rows = duplicates_sql.duplicate_pairs(limit=limit)
+    ids = {pk for row in rows for pk in (row.first_id, row.second_id)}
+    leads = Lead.objects.select_related("stage").in_bulk(ids)
+    return [
+        Pair(first=leads[row.first_id], second=leads[row.second_id], reasons=row.reasons)
+        for row in rows
+        if row.first_id in leads and row.second_id in leads
+    ]
