@@ -35,7 +35,7 @@ class Pivot:
 
 
 def _pivot(dimension: str) -> Pivot:
-    """Rejected hand-offs by reject reason × ``dimension``."""
+    """Rejected hand-offs by reject reason and ``dimension``."""
     slug_field, name_field = f"lead__{dimension}__slug", f"lead__{dimension}__name"
     counts = (
         Handoff.objects.filter(status=HandoffStatus.REJECTED)
@@ -48,7 +48,7 @@ def _pivot(dimension: str) -> Pivot:
 
 
 def _lost_pivot(dimension: str) -> Pivot:
-    """Leads lost by lost reason × ``dimension`` (a lead lost twice for one reason counts once)."""
+    """Leads lost by lost reason and ``dimension`` (a lead lost twice for one reason counts once)."""
     slug_field, name_field = f"lead__{dimension}__slug", f"lead__{dimension}__name"
     counts = (
         Transition.objects.filter(lost_reason__isnull=False)
