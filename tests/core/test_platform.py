@@ -165,12 +165,24 @@ def test_without_debug_the_key_that_run_sh_keeps_in_var_is_used_and_the_environm
         "DJANGO_SETTINGS_MODULE": "alignment.settings",
         "VAR_DIR": str(tmp_path),
     }
-    show = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
-    result = subprocess.run([sys.executable, "-c", show], cwd=ROOT, env=env, capture_output=True, text=True)
+
+    def secret_key() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import django; django.setup(); from django.conf import settings as s; print(s.SECRET_KEY)",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+
+    result = secret_key()
     assert (result.returncode, result.stdout.strip()) == (0, "key-from-the-file-0123456789"), result.stderr
     env["SECRET_KEY"] = "key-from-the-environment"
-    result = subprocess.run([sys.executable, "-c", show], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert result.stdout.strip() == "key-from-the-environment"
+    assert secret_key().stdout.strip() == "key-from-the-environment"
 
 
 @pytest.mark.django_db
