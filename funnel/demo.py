@@ -114,15 +114,21 @@ class _Seeder:
         moment = at + timedelta(hours=hours)
         return moment if moment < self.now else None
 
-    def between(self, start: datetime, end: datetime) -> datetime:
-        """A moment spread evenly between ``start`` and ``end``."""
-        return start + (end - start) * self.rng.random()
+    def before_now(self, start: datetime, low_hours: float) -> datetime:
+        """A moment between ``start`` and now, log-uniform from ``low_hours`` after ``start`` (sooner is
+        likelier): the leads waiting since different times do not all pile up just before now."""
+        window = (self.now - start).total_seconds() / 3600
+        if window <= low_hours:
+            return start + (self.now - start) * self.rng.random()
+        return start + timedelta(hours=low_hours * (window / low_hours) ** self.rng.random())
 
     def lose(self, journey: Journey, at: datetime, rep: int | None, slug: str, reason: str) -> None:
         self.move(journey, "lost", at, actor=rep, reason=reason, lost_reason=self.lost_reasons.get(slug))
 
-    def hand_off(self, journey: Journey, at: datetime, reasons: list[tuple[str, int]]) -> bool:
-        """MQL and a hand-off; returns True when the lead was accepted."""
+    def hand_off(
+        self, journey: Journey, at: datetime, reasons: list[tuple[str, int]], *, accept: float = 0.72
+    ) -> bool:
+        """MQL and a hand-off, accepted with odds ``accept`` once decided; True when it was accepted."""
         rng = self.rng
         self.move(journey, "mql", at, rule="mql-bar:v1", reason="Met the MQL bar (scoring model v1).")
         rep = self.next_rep()
@@ -158,7 +164,7 @@ class _Seeder:
             return False
         journey.sla_due_at = None
         handoff.closed_at, handoff.closed_by_id, handoff.late = decided, rep, decided > due
-        if rng.random() < 0.72:
+        if rng.random() < accept:
             handoff.status = HandoffStatus.ACCEPTED
             journey.owner = rep
             self.move(journey, "sal", decided, actor=rep, reason="Accepted.")
@@ -234,7 +240,7 @@ class _Seeder:
         if rng.random() > odds:
             return journey
         # A lead too young for the usual wait was promoted some time since it arrived.
-        mql_at = self.later(created, 2, 24 * 20) or self.between(created, self.now)
+        mql_at = self.later(created, 2, 24 * 20) or self.before_now(created, 2)
         reasons = REASON_WEIGHTS.get(persona, REASON_WEIGHTS[""])
         if self.hand_off(journey, mql_at, reasons):
             self.sales_cycle(journey, journey.transitions[-1].at, lead["company_size"])
@@ -247,17 +253,18 @@ class _Seeder:
 
     def recycle_re_engaged(self, journey: Journey, lead: dict[str, Any]) -> None:
         """A nurtured lead that meets the bar and was active after its move to Nurture is what the promotion
-        picks up: hand it off again some time after (spread over the time since), as the promotion would
-        have; if it comes back to Nurture before its latest activity, once more."""
+        picks up: hand it off again some time after, as the promotion would have. It is accepted or still
+        waiting: a lead that qualifies twice is rarely turned away, and another rejection would leave it
+        waiting for the promotion again."""
         last_active = lead["last_active_at"]
-        for _ in range(3):
+        for _ in range(3):  # sales may send it back to Nurture ("not now") before its latest activity
             nurtured_at = journey.transitions[-1].at
             if not (
                 lead["meets_bar"] and journey.stage == "nurture" and last_active and last_active > nurtured_at
             ):
                 return
-            back = self.between(nurtured_at, self.now)
-            if self.hand_off(journey, back, REASON_WEIGHTS[""]):
+            back = self.before_now(nurtured_at, 24)
+            if self.hand_off(journey, back, REASON_WEIGHTS[""], accept=1.0):
                 self.sales_cycle(journey, journey.transitions[-1].at, lead["company_size"])
 
 
