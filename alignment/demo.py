@@ -78,5 +78,5 @@ def _target(metric: str, period: Period, ask: float, floor: Decimal | int, rng: 
     if not before:
         return Decimal(floor)
     if metric in RATE_KINDS:
-        return Decimal(str(round(min(max(before + ask, 0.05), 0.99), 2)))
+        return Decimal(str(round(min(max(before + ask, 0.05), 0.95), 2)))  # nobody asks for 100 %
     return _round_target(before * (ask + rng.uniform(-0.03, 0.03)))
