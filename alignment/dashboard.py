@@ -185,8 +185,10 @@ def _waterfall(current: dict[str, Any], period: Period) -> tuple[BarChart, list[
     return chart, rows
 
 
-def _trends(values: Values, months: list[Period]) -> Trends:
+def _trends(values: Values, months: list[Period], *, now: datetime) -> Trends:
     labels = [m.first_day.strftime("%b") for m in months]
+    # A month still running is marked as such, not plotted as a drop.
+    partial = bool(months) and months[-1].start <= now < months[-1].end
 
     def series(key: str) -> list[Any]:
         return [values.get(m, key) for m in months]
@@ -208,6 +210,7 @@ def _trends(values: Values, months: list[Period]) -> Trends:
             height=240,
             legend=[("series-mql", "MQLs"), ("series-sql", "SQLs")],
             values_on_bars=False,
+            partial_last=partial,
         ),
         rates=line_chart(
             labels,
@@ -218,6 +221,7 @@ def _trends(values: Values, months: list[Period]) -> Trends:
             fmt=formatter("acceptance_rate"),
             y_label="Share (%)",
             y_max=1.0,
+            partial_last=partial,
         ),
         won=bar_chart(
             [
@@ -228,12 +232,14 @@ def _trends(values: Values, months: list[Period]) -> Trends:
             y_label="Currency units",
             height=240,
             values_on_bars=False,
+            partial_last=partial,
         ),
         speed=line_chart(
             labels,
             [("series-speed", "Median hours to accept", series("median_hours_to_accept"))],
             fmt=formatter("median_hours_to_accept"),
             y_label="Hours",
+            partial_last=partial,
         ),
     )
 
@@ -293,7 +299,7 @@ def build_dashboard(filters: Filters, *, now: datetime | None = None) -> Dashboa
         waterfall_rows=waterfall_rows,
         goals=goals_here,
         scoreboard=scoreboard,
-        trends=_trends(values, months),
+        trends=_trends(values, months, now=now),
         trend_keys=NUMERIC_KEYS,
         trend_rows=[TrendRow(period=m, values=[values.get(m, key) for key in NUMERIC_KEYS]) for m in months],
         reasons=reason_rows,

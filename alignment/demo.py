@@ -13,15 +13,19 @@ from alignment.periods import Period, current_month, current_quarter, last_month
 from alignment.scopes import ALL
 from alignment.snapshots import compute_snapshots
 
-# (name, KPI, month or quarter, growth over the previous period's value, floor when there is no history)
+# (name, KPI, month or quarter, what the target asks of the previous period's value, floor when there is
+# no history). Counts and amounts: a factor (below 1 a goal the team is beating, above 1 a stretch); rates:
+# points added to last period's rate. Goals that ask what the team delivers show on track at an even pace,
+# stretches at risk or off track, so the demo shows a mix.
 DEMO_GOALS = [
-    ("MQL volume", "mqls", "month", 1.10, 150),
-    ("SQLs per month", "sqls", "month", 1.15, 40),
-    ("SLA compliance", "sla_compliance", "month", None, Decimal("0.90")),
-    ("Funnel-depth credit", "funnel_depth_credit", "month", 1.10, 400),
-    ("Acceptance rate", "acceptance_rate", "quarter", None, Decimal("0.75")),
-    ("Marketing-sourced won amount", "marketing_sourced_won_amount", "quarter", 1.10, 150_000),
+    ("MQL volume", "mqls", "month", 0.92, 150),
+    ("SQLs per month", "sqls", "month", 1.10, 40),
+    ("SLA compliance", "sla_compliance", "month", -0.03, Decimal("0.90")),
+    ("Funnel-depth credit", "funnel_depth_credit", "month", 0.97, 400),
+    ("Acceptance rate", "acceptance_rate", "quarter", 0.06, Decimal("0.75")),
+    ("Marketing-sourced won amount", "marketing_sourced_won_amount", "quarter", 1.25, 150_000),
 ]
+RATE_KINDS = frozenset({"sla_compliance", "acceptance_rate"})
 
 
 def _previous_value(metric: str, period: Period) -> float | None:
@@ -45,8 +49,8 @@ def _round_target(value: float) -> Decimal:
 def seed_goals(*, rng: random.Random, now: datetime) -> None:
     """Compute KPI snapshots for the last twelve months and four quarters, then set joint demo goals.
 
-    Count and amount targets ask a little more than the previous period delivered, so the demo shows goals
-    on track, at risk and off track; rate targets are the usual service levels.
+    Targets follow the previous period (``DEMO_GOALS``): some ask what the team delivers, some a stretch, so
+    the demo shows goals on track, at risk and off track.
     """
     month, quarter = current_month(now), current_quarter(now)
     quarters = [quarter]
@@ -57,19 +61,22 @@ def seed_goals(*, rng: random.Random, now: datetime) -> None:
 
     with transaction.atomic():
         for periods in ((month, month.previous()), (quarter,)):
-            for name, metric, kind, growth, floor in DEMO_GOALS:
+            for name, metric, kind, ask, floor in DEMO_GOALS:
                 for period in periods:
                     if (kind == "quarter") != period.is_quarter:
                         continue
-                    if growth is None:
-                        target = Decimal(floor)
-                    else:
-                        before = _previous_value(metric, period)
-                        stretch = growth + rng.uniform(-0.08, 0.08)
-                        target = _round_target(before * stretch) if before else Decimal(floor)
                     Goal.objects.get_or_create(
                         name=name,
                         period=period.key,
                         scope_kind=ALL.kind,
-                        defaults={"metric": metric, "target": target},
+                        defaults={"metric": metric, "target": _target(metric, period, ask, floor, rng)},
                     )
+
+
+def _target(metric: str, period: Period, ask: float, floor: Decimal | int, rng: random.Random) -> Decimal:
+    before = _previous_value(metric, period)
+    if not before:
+        return Decimal(floor)
+    if metric in RATE_KINDS:
+        return Decimal(str(round(min(max(before + ask, 0.05), 0.95), 2)))  # nobody asks for 100 %
+    return _round_target(before * (ask + rng.uniform(-0.03, 0.03)))

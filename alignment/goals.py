@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from alignment.kpi_definitions import KPIS
+from alignment.kpi_definitions import BY_REASON_KEYS, KPIS
 from alignment.models import SCOPE_COLUMNS, Goal, KpiSnapshot
 from alignment.periods import InvalidPeriod, parse_period
 from alignment.scopes import ScopeKey
@@ -126,7 +126,7 @@ def validate_target(*, metric: str, target: Decimal) -> str | None:
     return None
 
 
-GOAL_METRICS = [kpi for kpi in KPIS.values() if kpi.key != "reject_reasons"]
+GOAL_METRICS = [kpi for kpi in KPIS.values() if kpi.key not in BY_REASON_KEYS]
 
 
 # --- Writes (the API and the manager's form both call these) ---------------------------------------------

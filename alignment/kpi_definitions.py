@@ -29,6 +29,8 @@ Definitions (../shared/API.md "Goals and KPIs"), with the details the contract l
 * ``funnel_depth_credit``: per marketing-sourced lead (``source`` is not ``outbound``), points for the
   deepest stage kind it entered in the period (MQL 1, SAL 2, SQL 3, opportunity 5, won 10), summed.
 * ``reject_reasons``: leads rejected in the period, by reason slug.
+* ``lost_reasons``: leads that entered a lost stage in the period with a lost reason, by reason slug (a
+  lead lost twice for different reasons counts under both).
 * Scopes: ``all``, ``campaign:<slug>``, ``persona:<slug>`` (the lead's), ``rep:<id>`` — the lead's owner,
   or when it has none the rep of its latest hand-off; hand-off KPIs use the hand-off's rep.
 """
@@ -183,7 +185,7 @@ REGISTRY: tuple[Kpi, ...] = (
         True,
         False,
         lambda m: share(m.get("won"), (m.get("won") or 0) + (m.get("lost") or 0)),
-        ("won", "lost"),
+        ("won", "lost", "lost_reasons"),
     ),
     Kpi(
         "sla_compliance",
@@ -285,9 +287,20 @@ REGISTRY: tuple[Kpi, ...] = (
         True,
         lambda m: dict(sorted((m.get("reject_reasons") or {}).items())),
     ),
+    Kpi(
+        "lost_reasons",
+        "Lost reasons",
+        "leads by reason",
+        "Deals lost in the period, by reason.",
+        False,
+        True,
+        lambda m: dict(sorted((m.get("lost_reasons") or {}).items())),
+    ),
 )
 KPIS: dict[str, Kpi] = {kpi.key: kpi for kpi in REGISTRY}
-NUMERIC_KEYS = [kpi.key for kpi in REGISTRY if kpi.key != "reject_reasons"]
+# KPIs counted per reason (a mapping, not a number): no goals, no trend lines.
+BY_REASON_KEYS = frozenset({"reject_reasons", "lost_reasons"})
+NUMERIC_KEYS = [kpi.key for kpi in REGISTRY if kpi.key not in BY_REASON_KEYS]
 
 
 # The measures behind the KPIs (``Measures`` keys), as ``alignment.kpi_sql`` counts them per scope.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -26,7 +26,7 @@ from alignment.kpi_definitions import DEPTH_POINTS, ENTRY_KINDS
 from alignment.models import KpiSnapshot
 from alignment.scopes import ScopeKey, ScopeKind
 from funnel.models import Handoff, HandoffStatus
-from leads.models import CampaignCost, Lead, RejectReason, Source, Stage, StageKind, Transition
+from leads.models import CampaignCost, Lead, LostReason, RejectReason, Source, Stage, StageKind, Transition
 
 # The scope kinds as the statements number them (``skind``).
 SCOPE_KINDS: tuple[str, ...] = tuple(
@@ -85,7 +85,7 @@ class Median(NamedTuple):
 
 class RejectCount(NamedTuple):
     scope: ScopeKey
-    reason: str  # the reject reason's slug
+    reason: str  # the reject (or lost) reason's slug
     leads: int
 
 
@@ -101,6 +101,7 @@ class PeriodMeasures:
     medians: list[Median]
     reasons: list[RejectCount]
     costs: list[CampaignSpend]
+    lost_reasons: list[RejectCount] = field(default_factory=list)
 
 
 class SnapshotRow(NamedTuple):
@@ -275,19 +276,29 @@ _HOURS = (
 
 
 def _rejected_sql() -> str:
-    """Leads rejected in the period with their scopes and the reason's slug.
+    """Leads rejected in the period with their scopes and the reason's slug."""
+    return _by_reason_sql(column="reject_reason_id", reasons=RejectReason._meta.db_table)
+
+
+def _lost_sql() -> str:
+    """Leads lost in the period (a move carrying a lost reason) with their scopes and the reason's slug."""
+    return _by_reason_sql(column="lost_reason_id", reasons=LostReason._meta.db_table)
+
+
+def _by_reason_sql(*, column: str, reasons: str) -> str:
+    """Leads whose transitions in the period carry a reason in ``column``, with scopes and reason slug.
 
     TRICKY: the reason's slug is joined only after the distinct (lead, reason id) pairs are found, so the
-    period's transitions are read through the time index (joining first invites a walk of the reject
-    reason index over every rejection ever made).
+    period's transitions are read through the time index (joining first invites a walk of the reason
+    index over every rejection ever made).
     """
     return f"""(
         SELECT f.campaign_id, f.persona_id, f.rep_id, r.slug AS reason
         FROM (
-            SELECT DISTINCT t.lead_id, t.reject_reason_id FROM {Transition._meta.db_table} t
-            WHERE t.at >= %(start)s AND t.at < %(end)s AND t.at <= %(now)s AND t.reject_reason_id IS NOT NULL
+            SELECT DISTINCT t.lead_id, t.{column} AS reason_id FROM {Transition._meta.db_table} t
+            WHERE t.at >= %(start)s AND t.at < %(end)s AND t.at <= %(now)s AND t.{column} IS NOT NULL
         ) rr
-        JOIN {RejectReason._meta.db_table} r ON r.id = rr.reject_reason_id
+        JOIN {reasons} r ON r.id = rr.reason_id
         JOIN kpi_facts f ON f.lead_id = rr.lead_id
     )"""
 
@@ -333,9 +344,9 @@ class _Dialect:
             GROUP BY measure, skind, sid
         """
 
-    def reasons(self) -> str:
-        """Leads rejected in the period per scope and reason."""
-        return self.grouped(_rejected_sql(), "COUNT(*)", extra="reason")
+    def reasons(self, by_reason: str) -> str:
+        """Leads per scope and reason, from ``_rejected_sql()`` or ``_lost_sql()``."""
+        return self.grouped(by_reason, "COUNT(*)", extra="reason")
 
     def begin(self, cursor: Any) -> None:
         """Settings for the whole computation (none on SQLite)."""
@@ -399,8 +410,8 @@ class _Postgres(_Dialect):
         median = self.grouped(values, "percentile_cont(0.5) WITHIN GROUP (ORDER BY x.v)", extra="x.measure")
         return f"SELECT measure, skind, sid, m FROM ({median}) AS medians(skind, sid, measure, m)"
 
-    def reasons(self) -> str:
-        return self.grouped(_rejected_sql(), "COUNT(*)", extra="x.reason")
+    def reasons(self, by_reason: str) -> str:
+        return self.grouped(by_reason, "COUNT(*)", extra="x.reason")
 
     def begin(self, cursor: Any) -> None:
         # The working set is in memory: random reads are nearly as cheap as sequential ones, so index lookups
@@ -518,9 +529,13 @@ def measure_period(
             ],
             reasons=[
                 RejectCount(_scope(skind, sid), reason, count)
-                for skind, sid, reason, count in rows(dialect.reasons())
+                for skind, sid, reason, count in rows(dialect.reasons(_rejected_sql()))
             ],
             costs=[CampaignSpend(pk, _number(amount)) for pk, amount in rows(_costs_sql())],
+            lost_reasons=[
+                RejectCount(_scope(skind, sid), reason, count)
+                for skind, sid, reason, count in rows(dialect.reasons(_lost_sql()))
+            ],
         )
         for table in _TEMP_TABLES:
             cursor.execute(f"DROP TABLE {table}")

@@ -70,6 +70,8 @@ def measure_period(*, period: Period, now: datetime) -> dict[ScopeKey, Measures]
         of(median.scope)[median.measure] = median.value
     for reason in found.reasons:
         of(reason.scope).setdefault("reject_reasons", {})[reason.reason] = reason.leads
+    for reason in found.lost_reasons:
+        of(reason.scope).setdefault("lost_reasons", {})[reason.reason] = reason.leads
     costs = {spend.campaign_id: spend.amount for spend in found.costs}
     for (kind, ref), values in measures.items():
         # Cost has no meaning per persona or rep.

@@ -57,10 +57,15 @@ def _ticks(*, bottom: float, plot_h: float, axis_max: float, step: float, fmt: F
     ]
 
 
+# Under the label of a period still running.
+SO_FAR = "so far"
+
+
 @dataclass(frozen=True)
 class Tick:
     pos: str
     label: str
+    note: str = ""  # a second line under an x label ("so far")
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,10 @@ class Frame:
         return n(self.plot_bottom + 16)
 
     @property
+    def x_note_y(self) -> str:
+        return n(self.plot_bottom + 28)
+
+    @property
     def x_label_x(self) -> str:
         return n((self.plot_left + self.plot_right) / 2)
 
@@ -137,6 +146,7 @@ class Bar:
     text_y: str = "0"
     inside: bool = False  # the value is written inside the bar (tall enough), else above it
     empty: bool = False
+    partial: bool = False  # the x position is a period still running (drawn lighter, labelled "so far")
 
 
 @dataclass
@@ -168,8 +178,12 @@ def bar_chart(
     height: int = 280,
     legend: Sequence[tuple[str, str]] = (),
     values_on_bars: bool = True,
+    partial_last: bool = False,
 ) -> BarChart:
-    """Vertical bars, one group per x position: ``[(x label, [(value, css class, tooltip name), …]), …]``."""
+    """Vertical bars, one group per x position: ``[(x label, [(value, css class, tooltip name), …]), …]``.
+
+    ``partial_last``: the last x position is a period still running; its bars are marked ``partial`` and
+    its label says "so far", so a young month does not read as a drop."""
     peak = max((_height_of(v) for _, series in groups for v, _, _ in series), default=0)
     axis_max, step = nice_ceiling(peak)
     left = _left_margin(fmt(axis_max))
@@ -181,7 +195,8 @@ def bar_chart(
     bars, x_ticks = [], []
     for index, (label, series) in enumerate(groups):
         centre = left + slot * (index + 0.5)
-        x_ticks.append(Tick(pos=n(centre), label=label))
+        partial = partial_last and index == len(groups) - 1
+        x_ticks.append(Tick(pos=n(centre), label=label, note=SO_FAR if partial else ""))
         start = centre - bar_w * len(series) / 2
         for offset, (value, css, name) in enumerate(series):
             h = plot_h * (_height_of(value) / axis_max)
@@ -197,12 +212,13 @@ def bar_chart(
                     height=n(h),
                     label=label,
                     display=display if values_on_bars else "",
-                    title=f"{name}, {label}: {display}",
+                    title=f"{name}, {label}{' so far' if partial else ''}: {display}",
                     css=css,
                     text_x=n(x + (bar_w - 2) / 2),
                     text_y=n(y + 15 if inside else y - 5),
                     inside=inside,
                     empty=h <= 0,
+                    partial=partial,
                 )
             )
     return BarChart(
@@ -310,6 +326,7 @@ class Point:
     x: str
     y: str
     title: str
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -318,6 +335,7 @@ class Series:
     name: str
     path: str  # SVG path data; empty when the series has no value
     points: list[Point]
+    partial_path: str = ""  # the dashed segment into a period still running (``partial_last``)
     last_label: str = ""  # the latest value, written after the line's end
     last_x: str = "0"
     last_y: str = "0"
@@ -343,8 +361,12 @@ def line_chart(
     y_max: float | None = None,
     width: int = 640,
     height: int = 240,
+    partial_last: bool = False,
 ) -> LineChart:
-    """Lines over the x labels: ``[(css class, name, values), …]``; a ``None`` value breaks the line."""
+    """Lines over the x labels: ``[(css class, name, values), …]``; a ``None`` value breaks the line.
+
+    ``partial_last``: the last label is a period still running; the segment into it is drawn apart (dashed,
+    its point hollow) and its label says "so far", so a young month does not read as a crash."""
     peak = max((_height_of(v) for _, _, values in series for v in values), default=0)
     axis_max, step = (y_max, y_max / 4) if y_max else nice_ceiling(peak)
     left = _left_margin(fmt(axis_max))
@@ -352,16 +374,24 @@ def line_chart(
     slot = (right - left) / max(len(labels), 1)
     xs = [left + slot * (i + 0.5) for i in range(len(labels))]
     out = []
+    last = len(labels) - 1
     for css, name, values in series:
         path, points, pen_down = [], [], False
-        for x, label, value in zip(xs, labels, values, strict=False):
+        partial_path, previous = "", ""
+        for index, (x, label, value) in enumerate(zip(xs, labels, values, strict=False)):
             if value is None:
                 pen_down = False
                 continue
             y = bottom - (bottom - top) * (_height_of(value) / axis_max)
-            path.append(f"{'L' if pen_down else 'M'}{n(x)},{n(y)}")
-            points.append(Point(x=n(x), y=n(y), title=f"{name}, {label}: {fmt(value)}"))
-            pen_down = True
+            partial = partial_last and index == last
+            if partial:
+                if pen_down:
+                    partial_path = f"M{previous} L{n(x)},{n(y)}"
+            else:
+                path.append(f"{'L' if pen_down else 'M'}{n(x)},{n(y)}")
+            title = f"{name}, {label}{' so far' if partial else ''}: {fmt(value)}"
+            points.append(Point(x=n(x), y=n(y), title=title, partial=partial))
+            previous, pen_down = f"{n(x)},{n(y)}", True
         last_value = next((v for v in reversed(values) if v is not None), None)
         out.append(
             Series(
@@ -369,6 +399,7 @@ def line_chart(
                 name=name,
                 path=" ".join(path),
                 points=points,
+                partial_path=partial_path,
                 last_label=fmt(last_value) if points else "",
                 last_x=n(float(points[-1].x) + 8) if points else "0",
                 last_y=n(float(points[-1].y) + 4) if points else "0",
@@ -386,7 +417,11 @@ def line_chart(
         y_ticks=_ticks(bottom=bottom, plot_h=bottom - top, axis_max=axis_max, step=step, fmt=fmt),
         # A narrow chart labels every other month, so the labels never run into each other.
         x_ticks=[
-            Tick(pos=n(x), label=label if slot >= 30 or (len(labels) - 1 - i) % 2 == 0 else "")
+            Tick(
+                pos=n(x),
+                label=label if slot >= 30 or (len(labels) - 1 - i) % 2 == 0 else "",
+                note=SO_FAR if partial_last and i == last else "",
+            )
             for i, (x, label) in enumerate(zip(xs, labels, strict=True))
         ],
     )

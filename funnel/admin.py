@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 
 from funnel.models import FunnelSettings, Handoff, RepProfile
-from leads.models import RejectReason, Stage, Transition
+from leads.models import LostReason, RejectReason, Stage, Transition
 
 
 @admin.register(Stage)
@@ -22,9 +22,16 @@ class RejectReasonAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["label"]}
 
 
+@admin.register(LostReason)
+class LostReasonAdmin(admin.ModelAdmin):
+    list_display = ["label", "slug", "active", "order"]
+    list_editable = ["active", "order"]
+    prepopulated_fields = {"slug": ["label"]}
+
+
 @admin.register(Transition)
 class TransitionAdmin(admin.ModelAdmin):
-    list_display = ["lead", "from_stage", "to_stage", "at", "actor", "rule", "amount"]
+    list_display = ["lead", "from_stage", "to_stage", "at", "actor", "rule", "amount", "lost_reason"]
     list_filter = ["to_stage"]
     raw_id_fields = ["lead"]
     show_full_result_count = False

@@ -19,7 +19,7 @@ from core.roles import MANAGERS, ROLES, SALES
 from core.serializers import StrictSerializer, no_control_characters
 from funnel import handoff, moves
 from leads.api import LeadSerializer
-from leads.models import RejectReason, Stage, Transition
+from leads.models import LostReason, RejectReason, Stage, Transition
 from leads.selectors import get_lead_for
 from leads.timeline import MAX_PAGE_SIZE, lead_timeline
 
@@ -44,10 +44,11 @@ class TransitionSerializer(serializers.ModelSerializer):
     )
     rule = serializers.CharField(help_text="The system rule that moved the lead, when no user did.")
     reject_reason = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    lost_reason = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = Transition
-        fields = ["at", "actor", "rule", "reason", "reject_reason", "amount"]
+        fields = ["at", "actor", "rule", "reason", "reject_reason", "lost_reason", "amount"]
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -80,6 +81,12 @@ class MoveIn(StrictSerializer):
         allow_null=True,
         help_text="Currency units, ≥ 0; required for opportunity and won.",
     )
+    lost_reason = serializers.CharField(
+        max_length=60,
+        required=False,
+        allow_blank=True,
+        help_text="A lost reason slug; required for a move to a lost stage (see /api/v1/lost-reasons/).",
+    )
 
 
 class AssignIn(StrictSerializer):
@@ -107,9 +114,9 @@ MoveResult = inline_serializer(
 
 
 def _moved(transition: Transition, lead_id: int, user: Any) -> Response:
-    transition = Transition.objects.select_related("from_stage", "to_stage", "reject_reason").get(
-        pk=transition.pk
-    )
+    transition = Transition.objects.select_related(
+        "from_stage", "to_stage", "reject_reason", "lost_reason"
+    ).get(pk=transition.pk)
     lead = get_lead_for(user, lead_id)
     return Response({"transition": TransitionSerializer(transition).data, "lead": LeadSerializer(lead).data})
 
@@ -121,6 +128,21 @@ class StageList(ListAPIView):
     serializer_class = StageSerializer
     pagination_class = None
     queryset = Stage.objects.all()
+
+
+class LostReasonSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LostReason
+        fields = ["slug", "label"]
+
+
+class LostReasonList(ListAPIView):
+    """The reasons a deal may be lost for (required when moving a lead to a lost stage)."""
+
+    permission_classes = API_PERMISSIONS
+    serializer_class = LostReasonSerializer
+    pagination_class = None
+    queryset = LostReason.objects.filter(active=True)
 
 
 class RejectReasonList(ListAPIView):
@@ -192,6 +214,7 @@ class MoveLead(_LeadAction):
             actor=request.user,
             reason=data.get("reason", ""),
             amount=data.get("amount"),
+            lost_reason=data.get("lost_reason", ""),
         )
         return _moved(transition, lead.pk, request.user)
 
@@ -221,7 +244,9 @@ class LeadTransitions(_LeadAction):
     )
     def get(self, request: Request, lead_id: int) -> Response:
         lead = get_lead_for(request.user, lead_id)
-        rows = Transition.objects.filter(lead=lead).select_related("from_stage", "to_stage", "reject_reason")
+        rows = Transition.objects.filter(lead=lead).select_related(
+            "from_stage", "to_stage", "reject_reason", "lost_reason"
+        )
         return Response(TransitionSerializer(rows.order_by("-at", "-id"), many=True).data)
 
 

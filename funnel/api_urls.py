@@ -9,6 +9,7 @@ from funnel import api
 urlpatterns = [
     path("stages/", api.StageList.as_view(), name="api-stages"),
     path("reject-reasons/", api.RejectReasonList.as_view(), name="api-reject-reasons"),
+    path("lost-reasons/", api.LostReasonList.as_view(), name="api-lost-reasons"),
     path("leads/<int:lead_id>/accept/", api.AcceptLead.as_view(), name="api-lead-accept"),
     path("leads/<int:lead_id>/reject/", api.RejectLead.as_view(), name="api-lead-reject"),
     path("leads/<int:lead_id>/move/", api.MoveLead.as_view(), name="api-lead-move"),

@@ -17,7 +17,7 @@ from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from leads.models import Lead, Stage, StageKind, Transition
+from leads.models import Lead, LostReason, Stage, StageKind, Transition
 from leads.pipeline import AMOUNT_REQUIRED, CLOSED, Stages, move_refusal
 
 K = StageKind
@@ -35,6 +35,8 @@ class Target:
     kind: str
     needs_amount: bool
     needs_reason: bool
+    # For a lost stage: the reasons to choose from (a managed list, like reject reasons).
+    lost_reasons: tuple[LostReason, ...] = ()
 
 
 @dataclass
@@ -74,19 +76,35 @@ def _column_leads(*, stage: Stage, base: QuerySet[Lead], now: datetime) -> Query
     return leads
 
 
-def move_targets(*, user: Any, lead: Lead, stages: Stages) -> list[Target]:
-    """The moves this user may make with this lead (the allowed moves, less what the user may not do)."""
+def active_lost_reasons() -> tuple[LostReason, ...]:
+    return tuple(LostReason.objects.filter(active=True))
+
+
+def move_targets(
+    *, user: Any, lead: Lead, stages: Stages, lost_reasons: tuple[LostReason, ...] | None = None
+) -> list[Target]:
+    """The moves this user may make with this lead (the allowed moves, less what the user may not do).
+
+    A move to Lost offers ``lost_reasons``; pages with many cards read them once (``active_lost_reasons``),
+    and with None they are read here, only when Lost is one of the moves."""
     current = stages.by_slug.get(lead.stage_id)
+    allowed = [
+        stage
+        for stage in stages.allowed_from(lead.stage_id)
+        if move_refusal(user=user, lead=lead, from_stage=current, to_stage=stage) is None
+    ]
+    if lost_reasons is None:
+        lost_reasons = active_lost_reasons() if any(s.kind == K.LOST for s in allowed) else ()
     return [
         Target(
             slug=stage.slug,
             name=stage.name,
             kind=stage.kind,
             needs_amount=stage.kind in AMOUNT_REQUIRED,
-            needs_reason=stage.kind in (K.LOST, K.NURTURE),
+            needs_reason=stage.kind == K.NURTURE,
+            lost_reasons=lost_reasons if stage.kind == K.LOST else (),
         )
-        for stage in stages.allowed_from(lead.stage_id)
-        if move_refusal(user=user, lead=lead, from_stage=current, to_stage=stage) is None
+        for stage in allowed
     ]
 
 
@@ -94,6 +112,7 @@ def build_board(*, user: Any, owner_id: int | None, now: datetime | None = None)
     """The board's columns; ``owner_id`` None shows every rep's leads."""
     now = now or timezone.now()
     stages = Stages.load()
+    lost_reasons = active_lost_reasons()
     base = Lead.objects.select_related("owner")
     if owner_id is not None:
         base = base.filter(owner_id=owner_id)
@@ -113,7 +132,7 @@ def build_board(*, user: Any, owner_id: int | None, now: datetime | None = None)
                 entered_at=lead.entered_at,
                 amount=lead.amount,
                 days_in_stage=(now - lead.entered_at).days if lead.entered_at else 0,
-                targets=move_targets(user=user, lead=lead, stages=stages),
+                targets=move_targets(user=user, lead=lead, stages=stages, lost_reasons=lost_reasons),
             )
             for lead in leads.order_by("entered_at", "pk")[:CARDS_PER_COLUMN]
         ]

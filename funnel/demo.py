@@ -1,10 +1,16 @@
 """Demo data for the funnel: twelve months of leads travelling the waterfall.
 
-Each demo lead without a history gets one: Inquiry when created, then, with odds that depend on its fit,
-MQL and a hand-off to "sam" or "sofia" (round-robin, 24 h SLA). Most hand-offs are decided in hours, some
-late (breached, some of those reassigned by the manager), a few recent ones are still waiting; accepted
-leads go on to SQL, opportunity (with an amount), won or lost, and some rejected or stalled leads are
-recycled from Nurture.
+Each demo lead without a history gets one: Inquiry when created, then MQL and a hand-off to "sam" or
+"sofia" (round-robin, 24 h SLA) — always for a lead that meets today's MQL bar, rarely for others (earlier
+versions of the model). Most hand-offs are decided in hours, some late (breached, some of those reassigned by
+the manager); the latest are still waiting, a few of them overdue. Accepted leads go on to SQL, opportunity
+(with an amount), won or lost (with a lost reason), and some rejected or stalled leads are recycled from
+Nurture.
+
+The history is a steady state up to *now*: every lead that the promotion would pick up (in Inquiry and
+meeting the bar, or in Nurture, meeting it and active since) is handed off inside the history, spread over
+the time it has been waiting, so that a first ``promote_qualified_leads()`` finds nothing left and the
+current month looks like any other, only shorter.
 Everything is written set-based (bulk inserts) with timestamps in the past, and ``Lead.stage``/``owner``/
 ``sla_due_at`` match the last transition and the open hand-off.
 """
@@ -19,10 +25,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import BooleanField, Case, Exists, OuterRef, When
+from django.db.models import BooleanField, Case, Exists, Max, OuterRef, When
 
 from funnel.models import Handoff, HandoffStatus, RepProfile
-from leads.models import Lead, RejectReason, Stage, Transition
+from leads.models import Lead, LostReason, RejectReason, Stage, Transition
 from leads.pipeline import LeadState, write_history
 from scoring.qualification import mql_bar_q
 
@@ -68,6 +74,7 @@ class _Seeder:
         self.rng, self.now, self.reps, self.manager = rng, now, reps, manager
         self.stages = {s.slug: s for s in Stage.objects.all()}
         self.reasons = {r.slug: r for r in RejectReason.objects.all()}
+        self.lost_reasons = {r.slug: r for r in LostReason.objects.all()}
         self.turn = 0
 
     def next_rep(self, exclude: int | None = None) -> int:
@@ -107,17 +114,30 @@ class _Seeder:
         moment = at + timedelta(hours=hours)
         return moment if moment < self.now else None
 
-    def hand_off(self, journey: Journey, at: datetime, reasons: list[tuple[str, int]]) -> bool:
-        """MQL and a hand-off; returns True when the lead was accepted."""
+    def before_now(self, start: datetime, low_hours: float) -> datetime:
+        """A moment between ``start`` and now, log-uniform from ``low_hours`` after ``start`` (sooner is
+        likelier): the leads waiting since different times do not all pile up just before now."""
+        window = (self.now - start).total_seconds() / 3600
+        if window <= low_hours:
+            return start + (self.now - start) * self.rng.random()
+        return start + timedelta(hours=low_hours * (window / low_hours) ** self.rng.random())
+
+    def lose(self, journey: Journey, at: datetime, rep: int | None, slug: str, reason: str) -> None:
+        self.move(journey, "lost", at, actor=rep, reason=reason, lost_reason=self.lost_reasons.get(slug))
+
+    def hand_off(
+        self, journey: Journey, at: datetime, reasons: list[tuple[str, int]], *, accept: float = 0.72
+    ) -> bool:
+        """MQL and a hand-off, accepted with odds ``accept`` once decided; True when it was accepted."""
         rng = self.rng
         self.move(journey, "mql", at, rule="mql-bar:v1", reason="Met the MQL bar (scoring model v1).")
         rep = self.next_rep()
         due = at + SLA
         roll = rng.random()
         # Most reps answer within hours; some let the deadline pass.
-        decided = self.later(at, 0.3, 20) if roll < 0.8 else self.later(at, 25, 70)
-        if self.now - at < timedelta(days=4) and rng.random() < 0.75:
-            decided = None  # the queue always has recent hand-offs waiting, some already overdue
+        decided = self.later(at, 0.3, 20) if roll < 0.85 else self.later(at, 25, 70)
+        if self.now - at < timedelta(days=5) and rng.random() < 0.06:
+            decided = None  # a few recent hand-offs are left waiting past their deadline
         handoff = Handoff(lead_id=journey.lead_id, rep_id=rep, assigned_at=at, sla_due_at=due)
         journey.handoffs.append(handoff)
         breach_at = due + timedelta(minutes=rng.randint(1, 5))
@@ -144,7 +164,7 @@ class _Seeder:
             return False
         journey.sla_due_at = None
         handoff.closed_at, handoff.closed_by_id, handoff.late = decided, rep, decided > due
-        if rng.random() < 0.72:
+        if rng.random() < accept:
             handoff.status = HandoffStatus.ACCEPTED
             journey.owner = rep
             self.move(journey, "sal", decided, actor=rep, reason="Accepted.")
@@ -175,7 +195,7 @@ class _Seeder:
             self.move(journey, "nurture", step, actor=rep, reason="Not now: revisit next quarter.")
             return
         if roll < 0.22:
-            self.move(journey, "lost", step, actor=rep, reason="Went quiet after the first call.")
+            self.lose(journey, step, rep, "went-quiet", "Went quiet after the first call.")
             return
         if roll > 0.8:
             return  # still in SAL
@@ -184,7 +204,8 @@ class _Seeder:
         if step is None or roll > 0.8:
             return
         if roll < 0.2:
-            self.move(journey, "lost", step, actor=rep, reason="Chose to wait.")
+            slug = rng.choice(["timing", "timing", "no-budget", "no-decision"])
+            self.lose(journey, step, rep, slug, "Chose to wait.")
             return
         base = 4_000 + (size or 50) * rng.uniform(8, 25)
         amount = Decimal(round(min(base, 250_000), -2)).quantize(Decimal("0.01"))
@@ -196,8 +217,14 @@ class _Seeder:
             final = (amount * Decimal(str(round(rng.uniform(0.85, 1.05), 2)))).quantize(Decimal("0.01"))
             self.move(journey, "won", step, actor=rep, reason="Contract signed.", amount=final)
         else:
-            lost_to = rng.choice(["a competitor", "price", "no decision"])
-            self.move(journey, "lost", step, actor=rep, reason=f"Lost to {lost_to}.")
+            slug, lost_to = rng.choice(
+                [
+                    *[("competitor", "a competitor"), ("price", "price")] * 2,
+                    ("no-decision", "no decision"),
+                    ("other", "a reorganisation"),
+                ]
+            )
+            self.lose(journey, step, rep, slug, f"Lost to {lost_to}.")
 
     def journey(self, lead: dict[str, Any]) -> Journey:
         rng = self.rng
@@ -205,16 +232,15 @@ class _Seeder:
         created = lead["created_at"]
         self.move(journey, "inquiry", created, rule="ingest", reason="New lead.")
         persona = lead["persona__slug"] or ""
-        # Leads that meet today's MQL bar mostly went through the funnel already; a few others did under
-        # earlier versions of the model.
-        odds = 0.85 if lead["meets_bar"] else 0.01 if persona == "student" else 0.05
+        # Leads that meet today's MQL bar went through the funnel (as the promotion would have sent them);
+        # a few others did under earlier versions of the model.
+        odds = 1.0 if lead["meets_bar"] else 0.01 if persona == "student" else 0.05
         if lead["source"] == "outbound":
             odds += 0.1
         if rng.random() > odds:
             return journey
-        mql_at = self.later(created, 2, 24 * 20)
-        if mql_at is None:
-            return journey
+        # A lead too young for the usual wait was promoted some time since it arrived.
+        mql_at = self.later(created, 2, 24 * 20) or self.before_now(created, 2)
         reasons = REASON_WEIGHTS.get(persona, REASON_WEIGHTS[""])
         if self.hand_off(journey, mql_at, reasons):
             self.sales_cycle(journey, journey.transitions[-1].at, lead["company_size"])
@@ -222,7 +248,24 @@ class _Seeder:
             back = self.later(journey.transitions[-1].at, 24 * 25, 24 * 90)
             if back is not None and self.hand_off(journey, back, REASON_WEIGHTS[""]):
                 self.sales_cycle(journey, journey.transitions[-1].at, lead["company_size"])
+        self.recycle_re_engaged(journey, lead)
         return journey
+
+    def recycle_re_engaged(self, journey: Journey, lead: dict[str, Any]) -> None:
+        """A nurtured lead that meets the bar and was active after its move to Nurture is what the promotion
+        picks up: hand it off again some time after, as the promotion would have. It is accepted or still
+        waiting: a lead that qualifies twice is rarely turned away, and another rejection would leave it
+        waiting for the promotion again."""
+        last_active = lead["last_active_at"]
+        for _ in range(3):  # sales may send it back to Nurture ("not now") before its latest activity
+            nurtured_at = journey.transitions[-1].at
+            if not (
+                lead["meets_bar"] and journey.stage == "nurture" and last_active and last_active > nurtured_at
+            ):
+                return
+            back = self.before_now(nurtured_at, 24)
+            if self.hand_off(journey, back, REASON_WEIGHTS[""], accept=1.0):
+                self.sales_cycle(journey, journey.transitions[-1].at, lead["company_size"])
 
 
 def _demo_people() -> tuple[list[Any], Any | None]:
@@ -243,7 +286,10 @@ def seed_funnel(*, rng: random.Random, now: datetime) -> None:
     leads = list(
         Lead.objects.filter(~has_history)
         .order_by("created_at", "pk")
-        .annotate(meets_bar=Case(When(mql_bar_q(), then=True), default=False, output_field=BooleanField()))
+        .annotate(
+            meets_bar=Case(When(mql_bar_q(), then=True), default=False, output_field=BooleanField()),
+            last_active_at=Max("activities__occurred_at"),
+        )
         .values(
             "id",
             "created_at",
@@ -253,6 +299,7 @@ def seed_funnel(*, rng: random.Random, now: datetime) -> None:
             "source",
             "company_size",
             "meets_bar",
+            "last_active_at",
         )
     )
     seeder = _Seeder(rng=rng, now=now, reps=reps, manager=manager)

@@ -1,4 +1,5 @@
-"""Sales' feedback to marketing: why hand-offs were rejected, by campaign and by persona."""
+"""Sales' feedback to marketing: why hand-offs were rejected and why deals were lost, by campaign and by
+persona."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from funnel.models import Handoff, HandoffStatus
 from funnel.routing import sales_reps
-from leads.models import RejectReason
+from leads.models import LostReason, RejectReason, Transition
 
 
 @dataclass
@@ -24,7 +25,7 @@ class PivotRow:
 
 @dataclass
 class Pivot:
-    """Rejections: one row per reason, one column per campaign (or persona)."""
+    """Rejections (or lost deals): one row per reason, one column per campaign (or persona)."""
 
     dimension: str
     columns: list[tuple[str, str]]  # (slug, label)
@@ -34,6 +35,7 @@ class Pivot:
 
 
 def _pivot(dimension: str) -> Pivot:
+    """Rejected hand-offs by reject reason and ``dimension``."""
     slug_field, name_field = f"lead__{dimension}__slug", f"lead__{dimension}__name"
     counts = (
         Handoff.objects.filter(status=HandoffStatus.REJECTED)
@@ -42,12 +44,30 @@ def _pivot(dimension: str) -> Pivot:
         .order_by()
     )
     reasons = list(RejectReason.objects.values_list("slug", "label"))
+    return _pivot_of(dimension, counts, reason_field="reject_reason__slug", reasons=reasons)
+
+
+def _lost_pivot(dimension: str) -> Pivot:
+    """Leads lost by lost reason and ``dimension`` (a lead lost twice for one reason counts once)."""
+    slug_field, name_field = f"lead__{dimension}__slug", f"lead__{dimension}__name"
+    counts = (
+        Transition.objects.filter(lost_reason__isnull=False)
+        .values("lost_reason__slug", slug_field, name_field)
+        .annotate(n=Count("lead", distinct=True))
+        .order_by()
+    )
+    reasons = list(LostReason.objects.values_list("slug", "label"))
+    return _pivot_of(dimension, counts, reason_field="lost_reason__slug", reasons=reasons)
+
+
+def _pivot_of(dimension: str, counts: Any, *, reason_field: str, reasons: list[tuple[str, str]]) -> Pivot:
+    slug_field, name_field = f"lead__{dimension}__slug", f"lead__{dimension}__name"
     cells: dict[tuple[str, str], int] = {}
     columns: dict[str, str] = {}
     for row in counts:
         column = row[slug_field] or ""
         columns[column] = row[name_field] or f"(no {dimension})"
-        key = (row["reject_reason__slug"] or "", column)
+        key = (row[reason_field] or "", column)
         cells[key] = cells.get(key, 0) + row["n"]
     ordered = sorted(columns.items(), key=lambda item: (item[0] == "", item[1].lower()))
     rows = []
@@ -61,6 +81,10 @@ def _pivot(dimension: str) -> Pivot:
 
 def rejection_tables() -> dict[str, Pivot]:
     return {"campaign": _pivot("campaign"), "persona": _pivot("persona")}
+
+
+def lost_tables() -> dict[str, Pivot]:
+    return {"campaign": _lost_pivot("campaign"), "persona": _lost_pivot("persona")}
 
 
 def rejected_handoffs() -> Any:

@@ -24,13 +24,21 @@ K = StageKind
 
 
 def move_lead(
-    *, lead_id: int, to_slug: str, actor: Any, reason: str = "", amount: Decimal | None = None
+    *,
+    lead_id: int,
+    to_slug: str,
+    actor: Any,
+    reason: str = "",
+    amount: Decimal | None = None,
+    lost_reason: str = "",
 ) -> Transition:
-    """Move a lead to another stage, as a user."""
+    """Move a lead to another stage, as a user; a move to Lost names a lost reason (its slug)."""
     stages = Stages.load()
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)
-        from_stage, to_stage = check_move(lead=lead, to_slug=to_slug, amount=amount, stages=stages)
+        from_stage, to_stage, lost = check_move(
+            lead=lead, to_slug=to_slug, amount=amount, stages=stages, lost_reason=lost_reason
+        )
         refusal = move_refusal(user=actor, lead=lead, from_stage=from_stage, to_stage=to_stage)
         if refusal:
             raise Forbidden(refusal)
@@ -53,6 +61,7 @@ def move_lead(
             actor=actor,
             reason=reason,
             amount=amount,
+            lost_reason=lost,
             owner=owner,
         )
         record(

@@ -173,16 +173,22 @@ def feedback_view(request: HttpRequest) -> HttpResponse:
                 ],
                 feedback.rejected_rows(limit=None),
             )
-        pivot = tables["persona"] if table == "persona" else tables["campaign"]
+        lost = table.startswith("lost-")
+        dimension = "persona" if table.removeprefix("lost-") == "persona" else "campaign"
+        pivot = (feedback.lost_tables() if lost else tables)[dimension]
         return csv_response(
-            f"rejections-by-reason-and-{'persona' if table == 'persona' else 'campaign'}.csv",
+            f"{'lost-deals' if lost else 'rejections'}-by-reason-and-{dimension}.csv",
             ["reason", *[label for _, label in pivot.columns], "total"],
             ([row.label, *row.counts, row.total] for row in pivot.rows),
         )
     return render(
         request,
         "funnel/feedback.html",
-        {"tables": tables, "rejected": feedback.rejected_rows(limit=FEEDBACK_LIST)},
+        {
+            "tables": tables,
+            "lost": feedback.lost_tables(),
+            "rejected": feedback.rejected_rows(limit=FEEDBACK_LIST),
+        },
     )
 
 
@@ -192,6 +198,7 @@ class MoveForm(forms.Form):
     stage = forms.SlugField(max_length=40)
     reason = forms.CharField(max_length=500, required=False)
     amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    lost_reason = forms.SlugField(max_length=60, required=False)
 
 
 def _board_owner(request: HttpRequest) -> tuple[int | None, str]:
@@ -240,6 +247,7 @@ def pipeline_move(request: HttpRequest, lead_id: int) -> HttpResponse:
             actor=request.user,
             reason=data["reason"] or "",
             amount=data["amount"],
+            lost_reason=data["lost_reason"] or "",
         )
     except AppError as error:
         messages.error(request, f"{lead.name or lead.email}: {error_text(error)}")

@@ -271,6 +271,21 @@ class RejectReason(models.Model):
         return self.label
 
 
+class LostReason(models.Model):
+    """Why a deal was lost: a managed list like the reject reasons, so marketing sees it by campaign."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    label = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class Transition(models.Model):
     """One move of a lead between stages: from, to, when, who (or which rule), why, and an amount."""
 
@@ -285,6 +300,9 @@ class Transition(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     reject_reason = models.ForeignKey(
         RejectReason, null=True, blank=True, on_delete=models.PROTECT, related_name="transitions"
+    )
+    lost_reason = models.ForeignKey(
+        LostReason, null=True, blank=True, on_delete=models.PROTECT, related_name="transitions"
     )
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
 

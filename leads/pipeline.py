@@ -23,7 +23,7 @@ from core.roles import MANAGERS, roles_of
 from core.webhooks import subscribed
 from leads import pipeline_sql
 from leads.events import emit_lead_events
-from leads.models import Lead, Stage, StageKind, Team, Transition
+from leads.models import Lead, LostReason, Stage, StageKind, Team, Transition
 from leads.pipeline_sql import BulkMove
 
 K = StageKind
@@ -124,9 +124,10 @@ def move_refusal(*, user: Any, lead: Lead, from_stage: Stage | None, to_stage: S
 
 
 def check_move(
-    *, lead: Lead, to_slug: str, amount: Decimal | None, stages: Stages
-) -> tuple[Stage | None, Stage]:
-    """The stages of a move that makes sense, or a 400 naming the allowed moves."""
+    *, lead: Lead, to_slug: str, amount: Decimal | None, stages: Stages, lost_reason: str = ""
+) -> tuple[Stage | None, Stage, LostReason | None]:
+    """The stages of a move that makes sense (and, for Lost, its lost reason), or a 400 naming what is
+    allowed. A move to a lost stage needs an active lost reason; other moves take none."""
     to_stage = stages.by_slug.get(to_slug)
     allowed = [s.slug for s in stages.allowed_from(lead.stage_id)]
     if to_stage is None:
@@ -146,7 +147,27 @@ def check_move(
         raise ValidationProblem({"amount": [f"An amount (≥ 0) is required to move to {to_stage.name}."]})
     if amount is not None and amount < 0:
         raise ValidationProblem({"amount": ["The amount must be 0 or more."]})
-    return stages.by_slug.get(lead.stage_id), to_stage
+    return stages.by_slug.get(lead.stage_id), to_stage, _lost_reason(to_stage=to_stage, slug=lost_reason)
+
+
+def _lost_reason(*, to_stage: Stage, slug: str) -> LostReason | None:
+    if to_stage.kind != K.LOST:
+        if slug:
+            raise ValidationProblem(
+                {"lost_reason": [f"A lost reason is given only for a move to Lost, not to {to_stage.name}."]}
+            )
+        return None
+    active = list(LostReason.objects.filter(active=True))
+    found = next((reason for reason in active if reason.slug == slug), None)
+    if found is None:
+        choices = _names([reason.slug for reason in active])
+        message = (
+            f"Unknown lost reason '{slug}'."
+            if slug
+            else f"A lost reason is required to move to {to_stage.name}."
+        )
+        raise ValidationProblem({"lost_reason": [f"{message} Choose one of: {choices}."]})
+    return found
 
 
 def _names(slugs: list[str]) -> str:
@@ -164,6 +185,7 @@ def record_move(
     reason: str = "",
     amount: Decimal | None = None,
     reject_reason: Any = None,
+    lost_reason: LostReason | None = None,
     owner: Any = ...,
     sla_due_at: datetime | None = None,
 ) -> Transition:
@@ -189,6 +211,7 @@ def record_move(
         reason=reason[:500],
         amount=amount,
         reject_reason=reject_reason,
+        lost_reason=lost_reason,
     )
     emit_lead_events(
         event=WebhookEventType.LEAD_STAGE_CHANGED,

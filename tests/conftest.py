@@ -147,6 +147,7 @@ REFERENCE_SEEDS = [
     ("core.migrations.0002_roles", "create_roles"),
     ("funnel.migrations.0002_seed_stages_and_reasons", "seed"),
     ("leads.migrations.0004_default_scoring_model", "create_default_model"),
+    ("leads.migrations.0014_lost_reasons", "seed_lost_reasons"),
 ]
 
 

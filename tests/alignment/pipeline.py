@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from funnel.models import Handoff
-from leads.models import Lead, RejectReason, Stage, Transition
+from leads.models import Lead, LostReason, RejectReason, Stage, Transition
 from tests.factories import LeadFactory
 
 
@@ -27,7 +27,13 @@ class Journey:
         self.current: Stage | None = None
 
     def to(
-        self, target: str | Stage, when: datetime, *, amount: int | None = None, reason: str | None = None
+        self,
+        target: str | Stage,
+        when: datetime,
+        *,
+        amount: int | None = None,
+        reason: str | None = None,
+        lost: str | None = None,
     ) -> Journey:
         target_stage = stage(target) if isinstance(target, str) else target
         Transition.objects.create(
@@ -37,6 +43,7 @@ class Journey:
             at=when,
             amount=Decimal(amount) if amount is not None else None,
             reject_reason=RejectReason.objects.get(slug=reason) if reason else None,
+            lost_reason=LostReason.objects.get(slug=lost) if lost else None,
         )
         self.current = target_stage
         Lead.objects.filter(pk=self.lead.pk).update(stage=target_stage.slug)

@@ -19,7 +19,7 @@ API_KEYS = [
     "new_leads", "mqls", "sals", "sqls", "opportunities", "won", "lost", "acceptance_rate", "rejection_rate",
     "mql_to_sql_rate", "win_rate", "sla_compliance", "median_hours_to_accept", "median_days_mql_to_won",
     "pipeline_amount", "won_amount", "marketing_sourced_won_amount", "cost_per_mql", "cost_per_sql",
-    "funnel_depth_credit", "reject_reasons",
+    "funnel_depth_credit", "reject_reasons", "lost_reasons",
 ]  # fmt: skip
 
 

@@ -328,3 +328,28 @@ def test_a_scope_must_name_something_that_exists(pipeline):
             continue
         with pytest.raises(InvalidScope):
             parse_scope(bad)
+
+
+def test_lost_reasons_count_deals_lost_in_the_period_by_reason_and_scope(db, rep):
+    webinar = CampaignFactory(slug="webinar")
+    ops = PersonaFactory(slug="ops")
+    journey(created=at(9, 1), campaign=webinar, owner=rep).to("sql", at(10, 1)).to(
+        "lost", at(10, 20), lost="price"
+    )
+    journey(created=at(9, 1), campaign=webinar, owner=rep).to("sql", at(10, 1)).to(
+        "lost", at(11, 3), lost="price"
+    )
+    journey(created=at(9, 1), persona=ops, owner=rep).to("opportunity", at(10, 1), amount=5).to(
+        "lost", at(11, 5), lost="competitor"
+    )
+    journey(created=at(9, 1), campaign=webinar).to("sql", at(10, 1)).to("lost", at(11, 6))  # no reason given
+    journey(created=at(9, 1), campaign=webinar).to("sql", at(10, 1)).to("lost", at(12, 20), lost="timing")
+
+    compute_snapshots(period=NOVEMBER, now=AFTER_NOVEMBER)
+
+    assert snapshot(NOVEMBER)["lost_reasons"] == {"competitor": 1, "price": 1}  # October's and December's not
+    assert snapshot(NOVEMBER)["lost"] == 3
+    assert snapshot(NOVEMBER, "campaign:webinar")["lost_reasons"] == {"price": 1}
+    assert snapshot(NOVEMBER, "persona:ops")["lost_reasons"] == {"competitor": 1}
+    assert snapshot(NOVEMBER, f"rep:{rep.pk}")["lost_reasons"] == {"competitor": 1, "price": 1}
+    assert KPIS["lost_reasons"].unit == "leads by reason"

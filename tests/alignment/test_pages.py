@@ -76,6 +76,20 @@ def test_every_role_lands_on_the_shared_dashboard_with_the_same_numbers(client, 
     assert b"Refresh numbers" not in client.get("/").content
 
 
+def test_the_dashboard_opens_on_the_running_month_and_marks_it_so_far_in_the_trends(client, rep):
+    build(rep, leads=3)
+    client.force_login(rep)
+    response = client.get("/")
+    assert response.context["filters"].period.key == "2026-11"
+    trends = response.context["trends"]
+    assert trends.rates.x_ticks[-1].note == "so far"
+    assert trends.volume.bars[-1].partial
+    assert "so far" in response.content.decode()
+    october = client.get("/", {"period": "2026-10"}).context["trends"]
+    assert [t.note for t in october.rates.x_ticks] == [""] * 12
+    assert not any(bar.partial for bar in october.volume.bars)
+
+
 def test_a_filter_in_the_url_changes_the_numbers(client, rep):
     build(rep, leads=6)
     journey(created=at(11, 2), source="outbound").to("mql", at(11, 3))

@@ -136,6 +136,49 @@ def test_a_series_with_no_value_has_no_path_and_no_label():
     assert (chart.series[0].path, chart.series[0].last_label) == ("", "")
 
 
+def test_a_running_last_period_is_a_dotted_segment_with_a_pale_point_labelled_so_far():
+    # Same frame as above: x at 152.8, 325.2, 497.8; 50 % at y 114, 100 % at 18, 25 % at 162.
+    chart = line_chart(
+        ["Sep", "Oct", "Nov"],
+        [("rate", "Rate", [0.5, 1.0, 0.25])],
+        fmt=lambda v: f"{v * 100:.0f} %",
+        y_label="Share",
+        y_max=1.0,
+        partial_last=True,
+    )
+
+    series = chart.series[0]
+    assert series.path == "M152.8,114 L325.2,18"  # the full months only
+    assert series.partial_path == "M325.2,18 L497.8,162"
+    assert [p.partial for p in series.points] == [False, False, True]
+    assert series.points[-1].title == "Rate, Nov so far: 25 %"
+    assert [t.note for t in chart.x_ticks] == ["", "", "so far"]
+    html = render_to_string("core/charts/line.html", {"c": chart, "chart_id": "c1", "chart_title": "T"})
+    assert '<path class="line partial" d="M325.2,18 L497.8,162"/>' in html
+    assert '<circle class="dot partial" cx="497.8"' in html
+    assert ">so far</text>" in html
+
+
+def test_a_running_period_after_a_gap_has_a_point_and_no_segment():
+    chart = line_chart(["a", "b"], [("s", "S", [None, 3])], fmt=whole, y_label="Hours", partial_last=True)
+
+    assert (chart.series[0].path, chart.series[0].partial_path) == ("", "")
+    assert chart.series[0].points[0].partial
+
+
+def test_a_running_last_period_has_pale_bars_labelled_so_far():
+    chart = bar_chart(
+        [("Oct", [(4, "a", "A")]), ("Nov", [(1, "a", "A")])], fmt=whole, y_label="Leads", partial_last=True
+    )
+
+    assert [bar.partial for bar in chart.bars] == [False, True]
+    assert chart.bars[1].title == "A, Nov so far: 1"
+    assert [t.note for t in chart.x_ticks] == ["", "so far"]
+    html = render_to_string("core/charts/bar.html", {"c": chart, "chart_id": "c1", "chart_title": "T"})
+    assert 'class="bar a partial"' in html
+    assert bar_chart([("Oct", [(4, "a", "A")])], fmt=whole, y_label="Leads").x_ticks[0].note == ""
+
+
 def test_a_narrow_line_chart_labels_every_other_month_ending_with_the_last():
     months = ["J", "F", "M", "A", "M", "J", "J", "A", "S", "O", "N", "D"]
     chart = line_chart(months, [("s", "S", [1] * 12)], fmt=whole, y_label="Leads", width=360)

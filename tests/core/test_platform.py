@@ -139,8 +139,13 @@ def test_pages_send_a_content_security_policy_without_inline_scripts(client, mar
     assert "unsafe-inline" not in policy
 
 
-def test_production_settings_need_a_secret_key():
-    env = {"PATH": "/usr/bin:/bin", "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "alignment.settings"}
+def test_production_settings_need_a_secret_key(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DEBUG": "false",
+        "DJANGO_SETTINGS_MODULE": "alignment.settings",
+        "VAR_DIR": str(tmp_path),
+    }
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=ROOT,
@@ -150,6 +155,51 @@ def test_production_settings_need_a_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
+
+
+def test_without_debug_the_key_that_run_sh_keeps_in_var_is_used_and_the_environment_wins(tmp_path):
+    (tmp_path / "secret_key").write_text("key-from-the-file-0123456789\n")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DEBUG": "false",
+        "DJANGO_SETTINGS_MODULE": "alignment.settings",
+        "VAR_DIR": str(tmp_path),
+    }
+
+    def secret_key() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import django; django.setup(); from django.conf import settings as s; print(s.SECRET_KEY)",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+
+    result = secret_key()
+    assert (result.returncode, result.stdout.strip()) == (0, "key-from-the-file-0123456789"), result.stderr
+    env["SECRET_KEY"] = "key-from-the-environment"
+    assert secret_key().stdout.strip() == "key-from-the-environment"
+
+
+@pytest.mark.django_db
+def test_the_demo_token_is_kept_in_a_private_file_and_reused_until_revoked(tmp_path):
+    token_file = tmp_path / "demo-token"
+    out = io.StringIO()
+    call_command("seed_demo", "--leads", "0", "--token-file", str(token_file), stdout=out)
+    secret = token_file.read_text().strip()
+    assert f"Demo API token (scopes ingest, read): {secret}" in out.getvalue()
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    call_command("seed_demo", "--leads", "0", "--token-file", str(token_file), stdout=io.StringIO())
+    assert token_file.read_text().strip() == secret
+    assert ApiToken.objects.filter(name="demo token").count() == 1
+    ApiToken.objects.filter(key_hash=hash_token(secret)).update(revoked_at="2026-01-01T00:00:00Z")
+    call_command("seed_demo", "--leads", "0", "--token-file", str(token_file), stdout=io.StringIO())
+    assert token_file.read_text().strip() != secret
+    assert ApiToken.objects.filter(name="demo token", revoked_at=None).count() == 1
 
 
 def test_a_bad_boolean_in_the_environment_fails_loudly(monkeypatch):

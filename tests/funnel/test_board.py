@@ -114,6 +114,25 @@ def test_a_move_without_the_required_amount_is_refused_with_a_message(client, re
     assert lead.stage_id == "opportunity"
 
 
+def test_losing_a_deal_on_the_board_asks_for_a_lost_reason_from_the_list(client, rep):
+    lead = in_stage("opportunity", owner=rep, amount="100")
+    client.force_login(rep)
+    page = client.get("/pipeline/")
+    lost = next(t for t in page.context["columns"][2].cards[0].targets if t.kind == "lost")
+    assert [r.slug for r in lost.lost_reasons][:3] == ["price", "competitor", "no-decision"]
+    html = page.content.decode()
+    assert f'<select id="lost-reason-{lead.pk}-lost" name="lost_reason" required>' in html
+    assert '<option value="went-quiet">Went quiet</option>' in html
+    response = client.post(f"/pipeline/{lead.pk}/move/", {"stage": "lost", "reason": "x"}, follow=True)
+    assert "A lost reason is required" in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.stage_id == "opportunity"
+    client.post(f"/pipeline/{lead.pk}/move/", {"stage": "lost", "lost_reason": "price"})
+    lead.refresh_from_db()
+    assert lead.stage_id == "lost"
+    assert Transition.objects.get(lead=lead, to_stage__slug="lost").lost_reason.slug == "price"
+
+
 def test_a_marketer_cannot_move_a_reps_lead_on_the_board(client, marketer, rep):
     lead = in_stage("opportunity", owner=rep, amount="100")
     client.force_login(marketer)
@@ -139,7 +158,7 @@ def test_the_board_costs_the_same_whatever_the_pipeline_size(client, rep, django
     for index in range(40):
         in_stage(["sal", "sql", "opportunity"][index % 3], owner=rep, amount="10" if index % 3 == 2 else None)
     client.force_login(rep)
-    # session, user, roles, stages, reps, and two queries per column (totals, cards)
+    # session, user, roles, stages, lost reasons, reps, and two queries per column (totals, cards)
     with django_assert_max_num_queries(18):
         response = client.get("/pipeline/")
     assert sum(c.count for c in response.context["columns"]) == 40

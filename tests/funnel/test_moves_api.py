@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from funnel import promotion
 from funnel.models import Handoff
-from leads.models import Activity, Note, Stage, Transition
+from leads.models import Activity, LostReason, Note, Stage, Transition
 from leads.pipeline import time_in_stages
 from tests.conftest import client_for
 from tests.factories import LeadFactory
@@ -246,10 +246,56 @@ def test_a_rep_cannot_move_a_lead_in_a_marketing_stage(rep):
 
 def test_only_the_owner_moves_a_lead_in_a_sales_stage(rep, other_rep):
     lead = LeadFactory(stage="sql", owner=rep)
-    assert move(other_rep, lead, stage="lost", reason="Not mine").status_code == 403
+    assert move(other_rep, lead, stage="lost", lost_reason="timing", reason="Not mine").status_code == 403
     lead.refresh_from_db()
     assert lead.stage_id == "sql"
-    assert move(rep, lead, stage="lost", reason="Chose to wait").status_code == 200
+    assert move(rep, lead, stage="lost", lost_reason="timing", reason="Chose to wait").status_code == 200
+
+
+def test_lost_reasons_are_a_managed_list(rep):
+    response = client_for(rep).get("/api/v1/lost-reasons/")
+    assert response.status_code == 200
+    assert [r["slug"] for r in response.json()] == [
+        "price",
+        "competitor",
+        "no-decision",
+        "timing",
+        "no-budget",
+        "went-quiet",
+        "other",
+    ]
+    LostReason.objects.filter(slug="other").update(active=False)
+    assert "other" not in [r["slug"] for r in client_for(rep).get("/api/v1/lost-reasons/").json()]
+
+
+def test_moving_to_lost_requires_a_known_active_lost_reason(rep):
+    lead = LeadFactory(stage="opportunity", owner=rep)
+    response = move(rep, lead, stage="lost", reason="They went another way")
+    assert response.status_code == 400
+    assert "A lost reason is required" in response.json()["errors"]["lost_reason"][0]
+    assert "price, competitor" in response.json()["errors"]["lost_reason"][0]
+    assert (
+        "Unknown lost reason"
+        in move(rep, lead, stage="lost", lost_reason="aliens").json()["errors"]["lost_reason"][0]
+    )
+    LostReason.objects.filter(slug="other").update(active=False)
+    assert move(rep, lead, stage="lost", lost_reason="other").status_code == 400
+    lead.refresh_from_db()
+    assert lead.stage_id == "opportunity"
+    response = move(rep, lead, stage="lost", lost_reason="competitor", reason="Chose Acme")
+    assert response.status_code == 200, response.content
+    assert response.json()["transition"]["lost_reason"] == "competitor"
+    transition = Transition.objects.get(lead=lead, to_stage__slug="lost")
+    assert (transition.lost_reason.slug, transition.reason) == ("competitor", "Chose Acme")
+    history = client_for(rep).get(f"/api/v1/leads/{lead.pk}/transitions/").json()
+    assert history[0]["lost_reason"] == "competitor"
+
+
+def test_a_lost_reason_on_any_other_move_is_a_400(rep):
+    lead = LeadFactory(stage="sal", owner=rep)
+    response = move(rep, lead, stage="sql", lost_reason="price")
+    assert response.status_code == 400
+    assert "only for a move to Lost" in response.json()["errors"]["lost_reason"][0]
 
 
 def test_a_marketer_cannot_send_a_reps_opportunity_to_nurture(marketer, rep):

@@ -7,12 +7,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core.models import AuditEvent
-from funnel import handoff, promotion
+from funnel import handoff, moves, promotion
 from funnel.lead_page import _context as lead_page_context
 from funnel.models import Handoff
 from leads.forms import NoteForm
 from leads.models import Lead, Note
-from tests.factories import CampaignFactory, PersonaFactory
+from tests.factories import CampaignFactory, LeadFactory, PersonaFactory
 from tests.funnel.conftest import qualified
 
 pytestmark = pytest.mark.django_db
@@ -180,6 +180,32 @@ def test_feedback_tables_download_as_csv_escaped(client, rejections, manager):
     assert "'=cmd|no-budget" in rejected
     assert len(rejected.strip().splitlines()) == 5
     persona = b"".join(client.get("/feedback/?format=csv&table=persona").streaming_content).decode()
+    assert persona.splitlines()[0].lstrip("\ufeff") == "reason,Ops leader,(no persona),total"
+
+
+def test_feedback_shows_lost_deals_by_reason_next_to_rejections(client, manager, rep):
+    webinar = CampaignFactory(slug="webinar", name="Webinar")
+    ops = PersonaFactory(slug="ops", name="Ops leader")
+    deals = [
+        LeadFactory(stage="opportunity", owner=rep, campaign=webinar, persona=ops),
+        LeadFactory(stage="opportunity", owner=rep, campaign=webinar),
+        LeadFactory(stage="sql", owner=rep, campaign=None, persona=ops),
+    ]
+    for lead, reason in zip(deals, ["price", "price", "competitor"], strict=True):
+        moves.move_lead(lead_id=lead.pk, to_slug="lost", actor=rep, lost_reason=reason)
+    client.force_login(manager)
+    response = client.get("/feedback/")
+    lost = response.context["lost"]
+    assert [label for _, label in lost["campaign"].columns] == ["Webinar", "(no campaign)"]
+    assert {row.slug: row.counts for row in lost["campaign"].rows} == {"price": [2, 0], "competitor": [0, 1]}
+    assert {row.slug: row.counts for row in lost["persona"].rows} == {"price": [1, 1], "competitor": [1, 0]}
+    html = response.content.decode()
+    assert "Lost deals by reason and campaign" in html
+    assert "No rejections yet." in html  # the rejection tables are empty, the lost ones are not
+    body = b"".join(client.get("/feedback/?format=csv&table=lost-campaign").streaming_content).decode()
+    assert body.splitlines()[0].lstrip("\ufeff") == "reason,Webinar,(no campaign),total"
+    assert body.splitlines()[1] == "Price,2,0,2"
+    persona = b"".join(client.get("/feedback/?format=csv&table=lost-persona").streaming_content).decode()
     assert persona.splitlines()[0].lstrip("\ufeff") == "reason,Ops leader,(no persona),total"
 
 

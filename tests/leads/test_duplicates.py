@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from alignment.snapshots import compute_snapshots
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from alignment.models import KpiSnapshot
+from alignment.snapshots import compute_snapshots
 from core.audit import record
 from core.errors import ValidationProblem
 from core.models import AuditEvent
@@ -205,10 +205,14 @@ def test_kpis_count_the_survivor_of_two_merged_leads_once(manager, rep):
     handoff(first, rep, assigned=at(11, 2), due=at(11, 3), status="accepted", closed=at(11, 2, 12))
     handoff(second, rep, assigned=at(11, 4), due=at(11, 5), status="accepted", closed=at(11, 4, 12))
     compute_snapshots(period="2026-11", now=at(12, 10))
-    before = dict(KpiSnapshot.objects.filter(period="2026-11", scope_kind="all").values_list("metric", "value"))
+    before = dict(
+        KpiSnapshot.objects.filter(period="2026-11", scope_kind="all").values_list("metric", "value")
+    )
     assert (before["new_leads"], before["mqls"], before["sals"]) == (2, 2, 2)
     merge_leads(survivor_id=first.pk, other_id=second.pk, actor=manager)
     assert Handoff.objects.filter(lead=first).count() == 2
     compute_snapshots(period="2026-11", now=at(12, 10))
-    after = dict(KpiSnapshot.objects.filter(period="2026-11", scope_kind="all").values_list("metric", "value"))
+    after = dict(
+        KpiSnapshot.objects.filter(period="2026-11", scope_kind="all").values_list("metric", "value")
+    )
     assert (after["new_leads"], after["mqls"], after["sals"]) == (1, 1, 1)
