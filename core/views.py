@@ -27,7 +27,7 @@ from core.tokens import issue_token, revoke_token
 
 AUDIT_PAGE_SIZE = 50
 _FIRST_DAY = dt.date(2000, 1, 1)
-_LAST_DAY = dt.date(2999, 12, 31)
+_LAST_DAY = dt.date(2099, 12, 31)
 
 
 class TokenForm(forms.Form):

@@ -10,13 +10,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from pydantic import BaseModel, Field
 from rest_framework import filters, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
+from core.pagination import CheckedCursorPagination
 from core.permissions import API_PERMISSIONS
 from core.serializers import StrictModelSerializer, batch_items, require_object
 from core.text import no_control_characters
@@ -115,7 +115,7 @@ BatchResultSerializer = inline_serializer(
 )
 
 
-class LeadCursorPagination(CursorPagination):
+class LeadCursorPagination(CheckedCursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500

@@ -3,6 +3,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from core.filters import BoundedIsoDateTimeFilter
 from leads.models import Grade, Lead
 
 
@@ -16,7 +17,7 @@ class LeadFilter(django_filters.FilterSet):
     grade = django_filters.ChoiceFilter(field_name="grade", choices=Grade.choices)
     min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
     max_score = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = BoundedIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
 
     class Meta:
