@@ -16,9 +16,13 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
     """An ISO 8601 datetime with a UTC offset of at most ±14:00, between 1900 and 2100 (a value without an
     offset is in the site's time zone, as django-filter reads it)."""
 
-    def strptime(self, value: Any, format: str) -> datetime:
-        parsed = super().strptime(value, format)  # ValueError (offset ≥ 24 h): "Enter a valid date/time."
-        problem = datetime_problem(parsed)
+    def to_python(self, value: Any) -> datetime | None:
+        # TRICKY: Django parses ISO 8601 before trying ``input_formats``, so the check goes here, after both.
+        try:
+            parsed = super().to_python(value)
+        except (ValueError, OverflowError):  # an offset of 24 hours or more; a year-1 value in a time zone
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        problem = datetime_problem(parsed) if parsed is not None else None
         if problem:
             raise forms.ValidationError(problem, code="out_of_range")
         return parsed

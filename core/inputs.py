@@ -1,4 +1,4 @@
-"""The limits every value from outside must respect: datetimes, integer parameters and JSON values.
+"""The limits every datetime and integer parameter from outside must respect.
 
 One rule per kind of value, used by the pydantic payloads, DRF fields, filters and pages alike, so that no
 endpoint answers a server error because PostgreSQL (or Python) cannot hold what a client sent:
@@ -6,25 +6,21 @@ endpoint answers a server error because PostgreSQL (or Python) cannot hold what 
 - A datetime lies between 1900-01-01 and 2100-01-01 (UTC) and its UTC offset is at most ±14:00 (the
   widest in use; PostgreSQL refuses offsets beyond ±15:59, Python's arithmetic breaks near year 1).
 - An integer parameter is ASCII digits: ``"²".isdigit()`` is true, but ``int("²")`` fails.
-- A JSON value holds finite numbers only (``1e400`` parses to infinity, which jsonb refuses) and text that
-  UTF-8 can encode (no lone surrogates), nested at most ``MAX_JSON_DEPTH`` deep.
+
+JSON values have theirs in ``core.json_values``.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
 from core.errors import ValidationProblem
-from core.text import LONE_SURROGATES_MESSAGE, has_lone_surrogates
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_UTC_OFFSET = timedelta(hours=14)
-MAX_JSON_DEPTH = 64
 
 DATETIME_RANGE_MESSAGE = "Must be a date between 1900-01-01 and 2100-01-01."
 UTC_OFFSET_MESSAGE = "The UTC offset must be between -14:00 and +14:00."
@@ -83,53 +79,3 @@ def int_param(raw: str | None, *, name: str, default: int, minimum: int = 1, max
     if not is_whole_number(raw) or len(raw) > 12 or not minimum <= int(raw) <= maximum:
         raise ValidationProblem({name: [f"A whole number from {minimum} to {maximum}."]})
     return int(raw)
-
-
-def json_value_problem(value: Any) -> str | None:
-    """What PostgreSQL's jsonb (or our limits) would refuse in a parsed JSON value, or None.
-
-    Walks the value without recursion, so a deeply nested value cannot exhaust the stack.
-    """
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list) and depth > MAX_JSON_DEPTH:
-            return f"Must be nested at most {MAX_JSON_DEPTH} levels deep."
-        if isinstance(item, float) and not math.isfinite(item):
-            return "Must contain finite numbers only."
-        if isinstance(item, str):
-            problem = _string_problem(item)
-            if problem:
-                return problem
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                problem = _string_problem(key) if isinstance(key, str) else None
-                if problem:
-                    return problem
-                stack.append((child, depth + 1))
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return None
-
-
-def _string_problem(text: str) -> str | None:
-    # TRICKY: jsonb refuses \u0000 anywhere, and a lone surrogate cannot be encoded as UTF-8 at all.
-    if "\x00" in text:
-        return "Must not contain NUL characters."
-    if has_lone_surrogates(text):
-        return LONE_SURROGATES_MESSAGE
-    return None
-
-
-def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether a parsed JSON value nests deeper than ``limit`` (iteratively)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list) and depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return False

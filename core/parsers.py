@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from core.inputs import MAX_JSON_DEPTH, json_depth_exceeds
+from core.json_values import MAX_JSON_DEPTH, json_depth_exceeds
 
 
 def _refuse_constant(name: str) -> Any:
@@ -22,7 +22,7 @@ class StrictJSONParser(JSONParser):
     that walks the value after it).
 
     A number too large for a float (``1e400``) parses to infinity; the fields that hold JSON refuse it
-    (``core.inputs.json_value_problem``) so that in a batch only its item fails.
+    (``core.json_values.json_value_problem``) so that in a batch only its item fails.
     """
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from core.audit import record
 from core.errors import Conflict, Forbidden, ValidationProblem
 from core.roles import is_manager
+from core.text import text_problem
 from funnel.deadlines import sla_deadline
 from funnel.models import Handoff, HandoffStatus
 from funnel.routing import sales_reps
@@ -77,6 +78,9 @@ def reject_lead(*, lead_id: int, actor: Any, reason: str, note: str = "") -> Tra
         raise ValidationProblem({"reason": [f"Choose one of: {', '.join(known)}."]})
     if len(note) > NOTE_MAX:
         raise ValidationProblem({"note": [f"At most {NOTE_MAX} characters."]})
+    problem = text_problem(note, multiline=True)
+    if problem:
+        raise ValidationProblem({"note": [problem]})
     stages = Stages.load()
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)

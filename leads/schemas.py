@@ -17,7 +17,7 @@ from django_countries import countries
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
 from pydantic import ValidationError as PydanticValidationError
 
-from core.inputs import json_value_problem
+from core.json_values import json_value_problem
 from core.text import one_line
 from leads.fields import LEAD_FIELDS, MAX_COUNT, READ_ONLY_NAMES, WRITABLE_FIELDS, Kind, LeadField
 
@@ -66,7 +66,7 @@ def _slug(value: str) -> str:
 
 def limited_json_object(value: dict[str, Any]) -> dict[str, Any]:
     """A JSON object (lead attributes, activity metadata) of at most 16 KiB that PostgreSQL can store:
-    finite numbers, no NUL, no lone surrogates, not nested too deep (``core.inputs``)."""
+    finite numbers, no NUL, no lone surrogates, not nested too deep (``core.json_values``)."""
     problem = json_value_problem(value)
     if problem:
         raise ValueError(problem)
