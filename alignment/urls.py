@@ -7,7 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from alignment import views
 from alignment.api import GoalViewSet, KpiViewSet
-from core.views import healthz
+from core.views import ThrottledLoginView, healthz
 from funnel.urls import lead_urlpatterns
 from leads.api import LeadViewSet
 from leads.api_activities import ActivityViewSet
@@ -31,6 +31,7 @@ urlpatterns = [
     path("goals/<int:goal_id>/delete/", views.goal_delete, name="goal-delete"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

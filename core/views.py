@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -19,6 +21,7 @@ from core.audit_trail import audit_events
 from core.csv_export import csv_response, wants_csv
 from core.health import check_broker, check_database
 from core.keyset import paginate
+from core.login_throttle import LOCKED_MESSAGE, client_address, is_locked, record_failure, record_success
 from core.models import ApiToken, Scope
 from core.notifications import mark_all_read, notifications_for
 from core.pages import role_required
@@ -165,3 +168,28 @@ def notifications(request: HttpRequest) -> HttpResponse:
     items = list(notifications_for(request.user))
     unread = sum(1 for item in items if item.read_at is None)
     return render(request, "core/notifications.html", {"notifications": items, "unread": unread})
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's login form, refusing every attempt while the account or the address is locked
+    (``core.login_throttle``), even one with the right password."""
+
+    throttled = False
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        address = client_address(self.request)
+        if is_locked(username=username, address=address):
+            self.throttled = True
+            raise ValidationError(LOCKED_MESSAGE, code="throttled")
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            record_failure(username=username, address=address)
+            raise
+        record_success(username=username)
+        return cleaned
+
+
+class ThrottledLoginView(LoginView):
+    form_class = ThrottledAuthenticationForm

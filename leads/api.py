@@ -17,7 +17,7 @@ from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
 from core.pagination import CheckedCursorPagination
-from core.permissions import API_PERMISSIONS
+from core.permissions import API_PERMISSIONS, may_read
 from core.serializers import StrictModelSerializer, batch_items, require_object
 from core.text import no_control_characters
 from leads.fields import ANSWER_NAMES, DETAIL_NAMES
@@ -169,14 +169,21 @@ class LeadViewSet(
         request=LeadIn,
         responses={200: LeadDetailSerializer, 201: LeadDetailSerializer},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
-        description="Upsert one lead by e-mail: 201 when created, 200 when updated. Fields absent stay.",
+        description=(
+            "Upsert one lead by e-mail: 201 when created, 200 when updated. Fields absent stay. The answer"
+            ' is the lead\'s detail when the client may read leads, otherwise only {"id", "status"}.'
+        ),
     )
     def create(self, request: Request) -> Response:
         result = upsert_leads(items=[require_object(request.data)]).results[0]
         if result.status == "error":
             raise ValidationProblem(result.errors)
-        lead = get_lead_for(request.user, result.id)
         code = status.HTTP_201_CREATED if result.status == "created" else status.HTTP_200_OK
+        # An ingest-only client learns whether it created or updated, never what is stored: knowing an
+        # e-mail address must not be a way to read a lead.
+        if not may_read(request):
+            return Response({"id": result.id, "status": result.status}, status=code)
+        lead = get_lead_for(request.user, result.id)
         return Response(LeadDetailSerializer(lead).data, status=code)
 
     @extend_schema(

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.errors import ValidationProblem
+from core.errors import Conflict, ValidationProblem
 from leads.ingest_sql import upsert_lead_rows
 from leads.models import Campaign, Lead, Persona
 from leads.pipeline import record_new_leads
@@ -115,7 +115,8 @@ def upsert_leads(*, items: Sequence[Any]) -> IngestResult:
 def update_lead(*, lead: Lead, fields: dict[str, Any]) -> Lead:
     """Apply validated fields (as ``validate_lead(partial=True)`` returns them) to one lead.
 
-    Raises ``ValidationProblem`` for an unknown persona or campaign, or an e-mail another lead has.
+    Raises ``ValidationProblem`` for an unknown persona or campaign, or an e-mail another lead has;
+    ``Conflict`` when another lead takes the e-mail address concurrently.
     """
     changes = dict(fields)
     for name, model in (("persona", Persona), ("campaign", Campaign)):
@@ -137,6 +138,12 @@ def update_lead(*, lead: Lead, fields: dict[str, Any]) -> Lead:
         for name, value in changes.items():
             setattr(lead, name, value)
         lead.updated_at = timezone.now()
-        lead.save(update_fields=[*changes, "updated_at"])
+        try:
+            # TRICKY: the check above cannot see a concurrent change that takes the same address and has
+            # not committed yet; the unique index then refuses this one, which is the client's conflict.
+            with transaction.atomic():
+                lead.save(update_fields=[*changes, "updated_at"])
+        except IntegrityError:
+            raise Conflict("Another lead took this e-mail address at the same time.") from None
         leads_changed.send(sender=Lead, lead_ids=[lead.pk])
     return lead

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
+from core.login_throttle import MAX_PER_ACCOUNT, MAX_PER_ADDRESS
 from funnel.promotion import promote_qualified_leads
 from leads.models import Activity, Lead
 from scoring.models import ScoringModel
@@ -308,3 +309,82 @@ def test_now_is_inside_the_accepted_range():
     from core.inputs import LATEST
 
     assert datetime.now(UTC) + timedelta(days=365 * 50) < LATEST
+
+
+# --- concurrent e-mail changes, ingest-only answers, deactivated users, failed logins -------------------
+
+
+def test_two_leads_given_the_same_email_at_once_is_a_409_not_a_500(full_client, monkeypatch):
+    taken = LeadFactory(email="ann@example.com")
+    other = LeadFactory(email="bob@example.com")
+    # The concurrent PATCH commits between this one's check and its save: the check sees nothing.
+    monkeypatch.setattr("django.db.models.query.QuerySet.exists", lambda self: False)
+    response = full_client.patch(f"/api/v1/leads/{other.pk}/", {"email": "ann@example.com"}, format="json")
+    assert problem(response, 409)["detail"] == "Another lead took this e-mail address at the same time."
+    assert sorted(Lead.objects.values_list("pk", "email")) == [
+        (taken.pk, "ann@example.com"),
+        (other.pk, "bob@example.com"),
+    ]
+
+
+def test_an_ingest_only_token_learns_only_the_id_and_status_of_an_upsert(ingest_client, full_client):
+    LeadFactory(email="ann@example.com", phone="+49 30 1234567", score=77)
+    response = ingest_client.post("/api/v1/leads/", {"email": "ann@example.com"}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"id": Lead.objects.get().pk, "status": "updated"}
+    created = ingest_client.post("/api/v1/leads/", {"email": "new@example.com"}, format="json")
+    assert (created.status_code, set(created.json())) == (201, {"id", "status"})
+    full = full_client.post("/api/v1/leads/", {"email": "ann@example.com"}, format="json")
+    assert full.json()["phone"] == "+49 30 1234567"
+
+
+def test_a_deactivated_users_token_stops_working_at_once(marketer):
+    client = client_for(marketer, scopes=["read"])
+    assert client.get("/api/v1/leads/").status_code == 200  # the token is now cached
+    marketer.is_active = False
+    marketer.save(update_fields=["is_active"])
+    assert problem(client.get("/api/v1/leads/"), 401)["status"] == 401
+
+
+def login(client: Client, password: str, username: str = "marketer", address: str = "10.0.0.1"):
+    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def test_failed_logins_lock_the_account_even_for_the_right_password(marketer):
+    client = Client()
+    for _ in range(MAX_PER_ACCOUNT):
+        assert login(client, "wrong").status_code == 200
+    response = login(client, "pw")
+    assert response.status_code == 200
+    assert "Too many failed logins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    # From another address too: the lock is on the account.
+    assert "Too many failed logins" in login(Client(), "pw", address="10.0.0.2").content.decode()
+
+
+def test_failed_logins_from_one_address_lock_that_address(marketer, rep):
+    client = Client()
+    for i in range(MAX_PER_ADDRESS):
+        login(client, "wrong", username=f"guess{i}")
+    assert "Too many failed logins" in login(client, "pw", username="rep").content.decode()
+    assert login(Client(), "pw", username="rep", address="10.0.0.9").status_code == 302
+
+
+def test_a_login_after_a_few_failures_works_and_clears_the_count(marketer):
+    client = Client()
+    for _ in range(MAX_PER_ACCOUNT - 1):
+        login(client, "wrong")
+    assert login(client, "pw").status_code == 302
+    for _ in range(MAX_PER_ACCOUNT - 1):
+        login(Client(), "wrong")
+    assert login(Client(), "pw").status_code == 302
+
+
+def test_logins_still_work_when_the_cache_is_down(marketer, monkeypatch):
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    for name in ("get_many", "add", "incr", "delete"):
+        monkeypatch.setattr(f"core.login_throttle.cache.{name}", down)
+    login(Client(), "wrong")
+    assert login(Client(), "pw").status_code == 302
