@@ -204,7 +204,10 @@ class GoalViewSet(
         if "period" in request.query_params:
             goals = goals.filter(period=period_param(request.query_params["period"]).key)
         if "metric" in request.query_params:
-            goals = goals.filter(metric=request.query_params["metric"])
+            metric = request.query_params["metric"]
+            if metric not in {kpi.key for kpi in GOAL_METRICS}:  # a NUL here would reach PostgreSQL
+                raise ValidationProblem({"metric": ["Must be the key of a KPI that goals can target."]})
+            goals = goals.filter(metric=metric)
         goals = list(goals)
         context = {**self.get_serializer_context(), "progress": progress_for(goals)}
         return Response(GoalSerializer(goals, many=True, context=context).data)

@@ -9,6 +9,7 @@ from alignment import views
 from alignment.api import GoalViewSet, KpiViewSet
 from core.api_webhooks import WebhookEndpointViewSet
 from core.health import healthz
+from core.views import ThrottledLoginView
 from funnel.urls import lead_urlpatterns
 from leads.api import LeadViewSet
 from leads.api_activities import ActivityViewSet
@@ -36,6 +37,7 @@ urlpatterns = [
     path("goals/<int:goal_id>/delete/", views.goal_delete, name="goal-delete"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -7,7 +7,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from alignment.dashboard import build_dashboard
@@ -21,7 +20,9 @@ from alignment.periods import InvalidPeriod, parse_period
 from alignment.refresh import request_refresh
 from alignment.scopes import ALL
 from core.csv_export import csv_response, wants_csv
-from core.pages import role_required
+from core.errors import ValidationProblem
+from core.inputs import datetime_param
+from core.pages import error_text, role_required
 from core.roles import MANAGERS, is_manager
 
 
@@ -69,7 +70,10 @@ def refresh_status(request: HttpRequest) -> HttpResponse:
         period = parse_period(request.GET.get("period", ""))
     except InvalidPeriod as exc:
         return HttpResponse(str(exc), status=400)
-    since = parse_datetime(request.GET.get("since", "") or "")
+    try:
+        since = datetime_param(request.GET.get("since"), name="since")
+    except ValidationProblem as exc:
+        return HttpResponse(error_text(exc), status=400)
     latest = (
         KpiSnapshot.objects.filter(period=period.key, scope_kind=ALL.kind, scope_ref=ALL.ref)
         .order_by("-computed_at")

@@ -93,7 +93,7 @@ def _user_names(events: list[AuditEvent]) -> dict[int, str]:
 
 
 def _url(kind: ObjectKind | None, object_id: str) -> str:
-    if kind is None or not kind.url_name or not object_id.isdigit():
+    if kind is None or not kind.url_name or not (object_id.isascii() and object_id.isdigit()):
         return ""
     try:
         return reverse(kind.url_name, args=[int(object_id)])

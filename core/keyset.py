@@ -17,6 +17,8 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 
+from core.inputs import datetime_problem
+
 M = TypeVar("M", bound=Model)
 
 FORWARD = "n"
@@ -54,6 +56,9 @@ def _load(value: Any) -> Any:
         parsed = dt.datetime.fromisoformat(value["dt"])
         if parsed.tzinfo is None:
             raise ValueError("naive datetime in cursor")
+        problem = datetime_problem(parsed)  # an offset of +16:00 would reach PostgreSQL, which refuses it
+        if problem:
+            raise ValueError(problem)
         return parsed
     if isinstance(value, int | str) and not isinstance(value, bool):
         return value

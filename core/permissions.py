@@ -44,3 +44,9 @@ class HasRole(BasePermission):
 
 
 API_PERMISSIONS = [TokenScope, HasRole]
+
+
+def may_read(request: Any) -> bool:
+    """Whether the client may read what its user sees: a session, or a token with the ``read`` scope."""
+    token = request.auth
+    return not isinstance(token, ApiToken) or Scope.READ in token.scopes

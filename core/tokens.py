@@ -58,8 +58,9 @@ def find_active_token(secret: str) -> ApiToken | None:
     """The active token for a secret, with its user and the user's roles.
 
     A client sends its token with every request, so the token, user and roles are cached (in Redis when
-    configured, shared by all web workers) for ``TOKEN_CACHE_SECONDS``; revoking a token drops it from the
-    cache at once, while a change of the user's groups takes effect within that time.
+    configured, shared by all web workers) for ``TOKEN_CACHE_SECONDS``; revoking a token or saving its user
+    (deactivation) drops it from the cache at once (``core.receivers``), while a change of the user's groups
+    takes effect within that time.
     """
     key_hash = hash_token(secret)
     cached = cache.get(_cache_key(key_hash))
@@ -87,3 +88,10 @@ def revoke_token(*, token: ApiToken, actor: Any = None) -> None:
     if ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=timezone.now()):
         record(actor=actor or token.user, action="token.revoked", obj=token, data={"owner": token.user_id})
     cache.delete(_cache_key(token.key_hash))
+
+
+def forget_cached_tokens(*, user_id: int) -> None:
+    """Drop a user's tokens from the cache, so that a change to the user (deactivation above all) applies
+    to the very next request rather than after ``TOKEN_CACHE_SECONDS``."""
+    hashes = ApiToken.objects.filter(user_id=user_id).values_list("key_hash", flat=True)
+    cache.delete_many([_cache_key(key_hash) for key_hash in hashes])

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +21,7 @@ from core.audit_trail import audit_events
 from core.audit_wording import sentences
 from core.csv_export import csv_response, wants_csv
 from core.keyset import paginate
+from core.login_throttle import LOCKED_MESSAGE, client_address, is_locked, record_failure, record_success
 from core.models import ApiToken, EmailPreference, Scope
 from core.notification_emails import email_preference, set_email_preference
 from core.notifications import mark_all_read, mark_read, notifications_for
@@ -28,7 +31,7 @@ from core.tokens import issue_token, revoke_token
 
 AUDIT_PAGE_SIZE = 50
 _FIRST_DAY = dt.date(2000, 1, 1)
-_LAST_DAY = dt.date(2999, 12, 31)
+_LAST_DAY = dt.date(2099, 12, 31)
 
 
 class TokenForm(forms.Form):
@@ -199,3 +202,28 @@ def notifications(request: HttpRequest) -> HttpResponse:
         {"notifications": items, "unread": unread, "prefs": prefs},
         status=400 if request.method == "POST" else 200,
     )
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's login form, refusing every attempt while the account or the address is locked
+    (``core.login_throttle``), even one with the right password."""
+
+    throttled = False
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        address = client_address(self.request)
+        if is_locked(username=username, address=address):
+            self.throttled = True
+            raise ValidationError(LOCKED_MESSAGE, code="throttled")
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            record_failure(username=username, address=address)
+            raise
+        record_success(username=username)
+        return cleaned
+
+
+class ThrottledLoginView(LoginView):
+    form_class = ThrottledAuthenticationForm

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
+from core.inputs import int_param
 from core.models import Scope
 from core.permissions import API_PERMISSIONS
 from core.roles import MANAGERS, ROLES, SALES
@@ -264,15 +265,6 @@ TimelinePage = inline_serializer(
 )
 
 
-def _positive_int(request: Request, name: str, default: int, maximum: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise ValidationProblem({name: [f"A whole number from 1 to {maximum}."]})
-    return int(raw)
-
-
 class LeadTimeline(_LeadAction):
     allowed_roles = {"get": ROLES}
 
@@ -283,8 +275,9 @@ class LeadTimeline(_LeadAction):
     )
     def get(self, request: Request, lead_id: int) -> Response:
         lead = get_lead_for(request.user, lead_id)
-        page = _positive_int(request, "page", 1, 100_000)
-        size = _positive_int(request, "page_size", 50, MAX_PAGE_SIZE)
+        params = request.query_params
+        page = int_param(params.get("page"), name="page", default=1, maximum=100_000)
+        size = int_param(params.get("page_size"), name="page_size", default=50, maximum=MAX_PAGE_SIZE)
         items, more = lead_timeline(lead=lead, offset=(page - 1) * size, limit=size)
 
         def link(number: int) -> str:

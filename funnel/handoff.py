@@ -17,6 +17,7 @@ from core.audit import record
 from core.errors import AppError, Conflict, Forbidden, NotFound, ValidationProblem
 from core.models import WebhookEventType
 from core.roles import is_manager
+from core.text import text_problem
 from funnel import alerts
 from funnel.deadlines import sla_deadline
 from funnel.events import emit_handoff_events
@@ -85,6 +86,9 @@ def reject_lead(*, lead_id: int, actor: Any, reason: str, note: str = "") -> Tra
         raise ValidationProblem({"reason": [f"Choose one of: {', '.join(known)}."]})
     if len(note) > NOTE_MAX:
         raise ValidationProblem({"note": [f"At most {NOTE_MAX} characters."]})
+    problem = text_problem(note, multiline=True)
+    if problem:
+        raise ValidationProblem({"note": [problem]})
     stages = Stages.load()
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)

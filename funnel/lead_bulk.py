@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import AppError
+from core.inputs import is_whole_number
 from core.pages import error_text, role_required
 from core.roles import MANAGERS
 from funnel.handoff import assign_lead
@@ -27,7 +28,7 @@ SHOWN_FAILURES = 5
 
 def _selected_ids(request: HttpRequest) -> list[int]:
     return sorted(
-        {int(value) for value in request.POST.getlist("ids") if value.isdigit() and len(value) < 19}
+        {int(value) for value in request.POST.getlist("ids") if is_whole_number(value) and len(value) < 19}
     )
 
 
@@ -53,7 +54,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose assign or export.")
         return redirect(back)
     owner = request.POST.get("owner", "")
-    if not owner.isdigit() or len(owner) > 18:
+    if not is_whole_number(owner) or len(owner) > 18:
         messages.error(request, "Choose the rep to assign the leads to.")
         return redirect(back)
     assigned, failures = 0, []

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.csv_export import csv_response, wants_csv
 from core.errors import AppError
+from core.inputs import is_whole_number
 from core.pages import error_text, role_required
 from core.roles import MANAGERS, MARKETING, SALES, has_role, is_manager
 from funnel import board, feedback, handoff, moves, routing
@@ -83,7 +84,7 @@ def _decide(request: HttpRequest, lead_id: int, action: str) -> HttpResponse:
         else:
             owner = request.POST.get("owner", "")
             handoff.assign_lead(
-                lead_id=lead.pk, actor=request.user, owner_id=int(owner) if owner.isdigit() else 0
+                lead_id=lead.pk, actor=request.user, owner_id=int(owner) if is_whole_number(owner) else 0
             )
             done = "Reassigned"
     except AppError as exc:
@@ -205,7 +206,7 @@ def _board_owner(request: HttpRequest) -> tuple[int | None, str]:
     """Whose leads the board shows: a rep's own by default, everyone's for managers and marketing."""
     rep = request.GET.get("rep", "")
     if is_manager(request.user) or has_role(request.user, MARKETING):
-        if rep.isascii() and rep.isdigit():
+        if is_whole_number(rep):
             return int(rep), rep
         return None, "all"
     if rep == "all":

@@ -7,7 +7,7 @@ time and metadata and the item answers ``updated``. Every batch queues one resco
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from django.db import transaction
@@ -16,29 +16,28 @@ from django.utils import timezone
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
+from core.inputs import datetime_in_range
 from core.text import one_line
 from leads.activities_sql import insert_activities, upsert_activities
 from leads.fields import LEAD_FIELDS
 from leads.ingest import IngestResult, ItemResult
 from leads.models import Activity, ActivityType, Lead
-from leads.schemas import field_messages, limited_json_object
+from leads.schemas import canonical_email, field_messages, limited_json_object
 from leads.signals import leads_changed
 
 MAX_BATCH = 1000
 # A client clock slightly ahead of ours is not "the future": up to this much ahead is stored as now.
 CLOCK_SKEW = timedelta(seconds=60)
+# Marketing activity before this is a typo (or a forged date), not history.
+EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 _EXTERNAL_ID_MAX_LENGTH = Activity._meta.get_field("external_id").max_length
-
-
-def _email(value: str) -> str:
-    return value.strip().lower()
 
 
 _Email = Annotated[
     str,
     StringConstraints(max_length=LEAD_FIELDS["email"].max_length),
     AfterValidator(one_line),
-    AfterValidator(_email),
+    AfterValidator(canonical_email),
 ]
 
 
@@ -50,7 +49,7 @@ class ActivityIn(BaseModel):
     lead: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)] | None = None
     email: _Email | None = None
     type: ActivityType
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Annotated[AwareDatetime, AfterValidator(datetime_in_range)] | None = None
     external_id: Annotated[
         str,
         StringConstraints(
@@ -71,6 +70,8 @@ def validate_activity(data: Any, *, now: datetime) -> tuple[dict[str, Any] | Non
     if item.lead is None and not item.email:
         return None, {"lead": ["Give the lead's id (lead) or its e-mail address (email)."]}
     occurred_at = item.occurred_at or now
+    if occurred_at < EARLIEST_OCCURRED_AT:
+        return None, {"occurred_at": ["Must not be before 2000-01-01."]}
     if occurred_at > now + CLOCK_SKEW:
         return None, {"occurred_at": ["Must not be in the future."]}
     return {

@@ -10,14 +10,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from pydantic import BaseModel, Field
 from rest_framework import filters, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
-from core.permissions import API_PERMISSIONS
+from core.pagination import CheckedCursorPagination
+from core.permissions import API_PERMISSIONS, may_read
 from core.serializers import StrictModelSerializer, StrictSerializer, batch_items, require_object
 from core.text import no_control_characters
 from leads.duplicates import REASONS, duplicates_of
@@ -131,7 +131,7 @@ class MergeSerializer(StrictSerializer):
     )
 
 
-class LeadCursorPagination(CursorPagination):
+class LeadCursorPagination(CheckedCursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
@@ -187,14 +187,21 @@ class LeadViewSet(
         request=LeadIn,
         responses={200: LeadDetailSerializer, 201: LeadDetailSerializer},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
-        description="Upsert one lead by e-mail: 201 when created, 200 when updated. Fields absent stay.",
+        description=(
+            "Upsert one lead by e-mail: 201 when created, 200 when updated. Fields absent stay. The answer"
+            ' is the lead\'s detail when the client may read leads, otherwise only {"id", "status"}.'
+        ),
     )
     def create(self, request: Request) -> Response:
         result = upsert_leads(items=[require_object(request.data)]).results[0]
         if result.status == "error":
             raise ValidationProblem(result.errors)
-        lead = get_lead_for(request.user, result.id)
         code = status.HTTP_201_CREATED if result.status == "created" else status.HTTP_200_OK
+        # An ingest-only client learns whether it created or updated, never what is stored: knowing an
+        # e-mail address must not be a way to read a lead.
+        if not may_read(request):
+            return Response({"id": result.id, "status": result.status}, status=code)
+        lead = get_lead_for(request.user, result.id)
         return Response(LeadDetailSerializer(lead).data, status=code)
 
     @extend_schema(

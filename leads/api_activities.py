@@ -7,13 +7,14 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ValidationProblem
+from core.filters import BoundedIsoDateTimeFilter
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
+from core.pagination import CheckedCursorPagination
 from core.permissions import API_PERMISSIONS
 from core.serializers import batch_items, require_object
 from leads.activities import MAX_BATCH, record_activities
@@ -43,14 +44,14 @@ class ActivityInSerializer(serializers.Serializer):
 class ActivityFilter(django_filters.FilterSet):
     lead = django_filters.NumberFilter(field_name="lead_id")
     type = django_filters.ChoiceFilter(choices=ActivityType.choices)
-    occurred_since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_since = BoundedIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
 
     class Meta:
         model = Activity
         fields = ["lead", "type", "occurred_since"]
 
 
-class ActivityCursorPagination(CursorPagination):
+class ActivityCursorPagination(CheckedCursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from core.audit import record
 from core.errors import AppError, Conflict, ValidationProblem
+from core.inputs import is_whole_number
 from core.queue import enqueue, enqueue_on_commit
 from leads.fields import IMPORTABLE_FIELDS, LEAD_FIELDS, Kind
 from leads.ingest import upsert_leads
@@ -248,7 +249,7 @@ def check_mapping(*, job: CsvImport, mapping: dict[str, str]) -> dict[str, str]:
     unknown = sorted(set(chosen.values()) - _FIELD_NAMES)
     if unknown:
         raise MappingError(f"Unknown lead fields: {', '.join(unknown)}.")
-    if any(not index.isdigit() or int(index) >= len(job.headers) for index in chosen):
+    if any(not is_whole_number(index) or int(index) >= len(job.headers) for index in chosen):
         raise MappingError("The mapping names a column the file does not have.")
     if "email" not in chosen.values():
         raise MappingError("Map one column to E-mail: leads are matched by e-mail.")

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.filters import BoundedIsoDateTimeFilter
 from leads.models import Campaign, Grade, Lead, Persona, Source, Stage
 
 
@@ -22,7 +23,7 @@ class LeadFilter(django_filters.FilterSet):
     grade = django_filters.ChoiceFilter(field_name="grade", choices=Grade.choices)
     min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
     max_score = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = BoundedIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
 
     class Meta:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -149,7 +149,8 @@ def update_lead(*, lead: Lead, fields: dict[str, Any], actor: Any = None) -> Lea
 
     Fields whose value really changes are saved, written to the lead's history (``LeadChange``, shown on
     the shared timeline) and to the audit trail, in one transaction; a change to nothing writes nothing.
-    Raises ``ValidationProblem`` for an unknown persona or campaign, or an e-mail another lead has.
+    Raises ``ValidationProblem`` for an unknown persona or campaign, or an e-mail another lead has;
+    ``Conflict`` when another lead takes the e-mail address concurrently.
     """
     wanted = dict(fields)
     related: dict[str, Any] = {}
@@ -186,7 +187,13 @@ def update_lead(*, lead: Lead, fields: dict[str, Any], actor: Any = None) -> Lea
             setattr(lead, name, related[name] if name in related else wanted[name])
         lead.updated_at = timezone.now()
         columns = [f"{name}_id" if name in related else name for name in changed]
-        lead.save(update_fields=[*columns, "updated_at"])
+        try:
+            # TRICKY: the check above cannot see a concurrent change that takes the same address and has
+            # not committed yet; the unique index then refuses this one, which is the client's conflict.
+            with transaction.atomic():
+                lead.save(update_fields=[*columns, "updated_at"])
+        except IntegrityError:
+            raise Conflict("Another lead took this e-mail address at the same time.") from None
         if SOURCE_FIELDS & changed.keys():
             refresh_match_keys(lead_ids=[lead.pk])
             lead.refresh_from_db(fields=["name_key", "phone_e164"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,6 +17,7 @@ from django_countries import countries
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
 from pydantic import ValidationError as PydanticValidationError
 
+from core.json_values import json_value_problem
 from core.text import one_line
 from leads.fields import LEAD_FIELDS, MAX_COUNT, READ_ONLY_NAMES, WRITABLE_FIELDS, Kind, LeadField
 
@@ -23,10 +25,25 @@ _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 _email_validator = EmailValidator()
 _COUNTRY_CODES = frozenset(code for code, _ in countries)
 MAX_ATTRIBUTES_BYTES = 16 * 1024
+_EMAIL_MAX_LENGTH: int = LEAD_FIELDS["email"].max_length or 254
+
+
+def canonical_email(value: str) -> str:
+    """An e-mail address as it is stored and matched: NFKC-normalised (a domain in fullwidth letters is
+    the plain domain), trimmed and lower-case. Invisible characters (zero-width spaces, joiners, BOMs: Unicode
+    format characters) would make a look-alike of another lead's address, so they are refused.
+    """
+    value = unicodedata.normalize("NFKC", value).strip().lower()
+    if any(unicodedata.category(ch) == "Cf" for ch in value):
+        raise ValueError("must not contain invisible characters such as zero-width spaces")
+    return value
 
 
 def _normalise_email(value: str) -> str:
-    value = value.strip().lower()
+    value = canonical_email(value)
+    # NFKC may lengthen a value (one ligature becomes several letters): check the length again.
+    if len(value) > _EMAIL_MAX_LENGTH:
+        raise ValueError(f"must be at most {_EMAIL_MAX_LENGTH} characters")
     try:
         _email_validator(value)
     except DjangoValidationError:
@@ -48,13 +65,14 @@ def _slug(value: str) -> str:
 
 
 def limited_json_object(value: dict[str, Any]) -> dict[str, Any]:
-    """A JSON object (lead attributes, activity metadata) of at most 16 KiB that PostgreSQL can store."""
+    """A JSON object (lead attributes, activity metadata) of at most 16 KiB that PostgreSQL can store:
+    finite numbers, no NUL, no lone surrogates, not nested too deep (``core.json_values``)."""
+    problem = json_value_problem(value)
+    if problem:
+        raise ValueError(problem)
     encoded = json.dumps(value, ensure_ascii=False)
     if len(encoded.encode()) > MAX_ATTRIBUTES_BYTES:
         raise ValueError("must be at most 16 KiB as JSON")
-    # TRICKY: PostgreSQL's jsonb refuses \u0000 anywhere, which would surface as a server error.
-    if "\\u0000" in encoded:
-        raise ValueError("must not contain NUL characters")
     return value
 
 

@@ -45,11 +45,9 @@ class EngagementRuleForm(forms.Form):
 
     @property
     def type_label(self) -> str:
-        return str(
-            ActivityType(
-                self.initial.get("activity_type") or self.data.get(f"{self.prefix}-activity_type")
-            ).label
-        )
+        value = self.initial.get("activity_type") or self.data.get(f"{self.prefix}-activity_type")
+        # A posted form may name no activity type or a forged one: show it as sent (the field says why).
+        return str(ActivityType(value).label) if value in ActivityType.values else str(value or "")
 
 
 EngagementRuleFormSet = forms.formset_factory(EngagementRuleForm, extra=0)

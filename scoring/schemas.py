@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from core.text import text_problem
 from leads.models import ActivityType, Grade
 from scoring.rules import BOOL, FIT_FIELDS, NUMBER, OPERATORS_BY_KIND
 
@@ -71,9 +72,7 @@ def _text_problem(value: Any, max_length: int) -> str | None:
         return "Must be a non-empty text."
     if len(value) > max_length:
         return f"Must be at most {max_length} characters."
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        return "Must not contain control characters."
-    return None
+    return text_problem(value, multiline=False)
 
 
 def _text(max_length: int) -> AfterValidator:
@@ -262,6 +261,9 @@ class ModelChanges(BaseModel):
     @field_validator("note", mode="after")
     @classmethod
     def stripped(cls, note: str) -> str:
+        problem = text_problem(note, multiline=True)
+        if problem:
+            raise _invalid(problem)
         return note.strip()
 
 

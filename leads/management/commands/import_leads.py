@@ -82,7 +82,7 @@ class Command(BaseCommand):
         for column, field in chosen.items():
             if column in job.headers:
                 index = job.headers.index(column)
-            elif column.isdigit() and int(column) < len(job.headers):
+            elif column.isascii() and column.isdigit() and int(column) < len(job.headers):
                 index = int(column)
             else:
                 raise CommandError(f"The file has no column {column!r}.", returncode=2)
