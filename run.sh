@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up and run alignment with demo data: web server, Celery worker and Celery beat. Ctrl-C stops all three.
+# Set up and run alignment with demo data: web server, two Celery workers (interactive and bulk) and Celery
+# beat. Ctrl-C stops them all.
 # With no environment set it runs on SQLite and an embedded broker under var/; DATABASE_URL and REDIS_URL
 # switch to PostgreSQL and Redis.
 set -euo pipefail
@@ -19,15 +20,18 @@ pids=()
 stop() {
   trap - INT TERM EXIT
   echo
-  echo "Stopping the web server, the worker and beat…"
+  echo "Stopping the web server, the workers and beat…"
   kill "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
 }
 trap 'stop; exit 130' INT TERM
 trap stop EXIT
 
-# -B runs Celery beat inside the worker: one process for both on a single machine.
-"$VENV/bin/celery" -A alignment worker -B --loglevel=INFO --concurrency=2 &
+# Two workers, so interactive work (new scores, hand-offs, alerts) never waits behind bulk work (full
+# rescores, imports, KPI refreshes, sweeps). -B runs Celery beat inside the bulk worker: one process for both.
+"$VENV/bin/celery" -A alignment worker -Q interactive -n interactive@%h --loglevel=INFO --concurrency=2 &
+pids+=($!)
+"$VENV/bin/celery" -A alignment worker -Q bulk -n bulk@%h -B --loglevel=INFO --concurrency=2 &
 pids+=($!)
 "$PY" manage.py runserver "$HOST:$PORT" &
 pids+=($!)
@@ -38,7 +42,7 @@ cat <<MSG
   alignment is running at http://$HOST:$PORT/
   API documentation:       http://$HOST:$PORT/api/docs/
   Log in as maria (marketing), sam or sofia (sales), max (manager); the password is "demo".
-  Press Ctrl-C to stop the web server, the worker and beat.
+  Press Ctrl-C to stop the web server, the workers and beat.
 
 MSG
 # Portable to macOS's bash 3.2 (no `wait -n`): stop everything when any of the processes ends.
