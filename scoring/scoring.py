@@ -30,18 +30,10 @@ from scoring.rules import (
     compile_model,
     lead_facts,
 )
+from scoring.scoring_sql import write_scores
 from scoring.signals import leads_scored
 
 CHUNK = 1000  # leads per transaction
-SCORE_FIELDS = [
-    "score",
-    "fit_score",
-    "engagement_score",
-    "grade",
-    "score_breakdown",
-    "scored_at",
-    "scoring_version",
-]
 
 
 def decayed_micro_points(points: int, age_days: float, half_life_days: float) -> int:
@@ -156,7 +148,7 @@ def score_chunk(
             occurred_at__lte=now,
         ).values_list("lead_id", "id", "type", "occurred_at"):
             activities.setdefault(lead_id, []).append((activity_id, activity_type, occurred_at))
-    updates: list[Lead] = []
+    updates: list[tuple[Any, ...]] = []
     changes: list[ScoreChange] = []
     for row in rows:
         result = evaluate(model, lead_facts(row), activities.get(row["id"], ()), now)
@@ -164,15 +156,15 @@ def score_chunk(
         if only_changed and not first and _unchanged(row, result):
             continue
         updates.append(
-            Lead(
-                pk=row["id"],
-                score=result.score,
-                fit_score=result.fit,
-                engagement_score=result.engagement,
-                grade=result.grade,
-                score_breakdown=result.breakdown,
-                scored_at=now,
-                scoring_version=model.version,
+            (
+                result.score,
+                result.fit,
+                result.engagement,
+                result.grade,
+                result.breakdown,
+                now,
+                model.version,
+                row["id"],
             )
         )
         if first or row["score"] != result.score or row["grade"] != result.grade:
@@ -188,9 +180,9 @@ def score_chunk(
                     reason=reason,
                 )
             )
-    Lead.objects.bulk_update(updates, fields=SCORE_FIELDS, batch_size=500)
+    write_scores(rows=updates)
     ScoreChange.objects.bulk_create(changes, batch_size=1000)
-    scored = [lead.pk for lead in updates]
+    scored = [update[-1] for update in updates]
     leads_scored.send(sender=Lead, lead_ids=scored)
     return scored
 
