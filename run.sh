@@ -5,8 +5,10 @@
 # switch to PostgreSQL and Redis.
 set -euo pipefail
 cd "$(dirname "$0")"
+started=$SECONDS
 source scripts/setup.sh
 install_project base
+installed=$SECONDS
 
 export DEBUG="${DEBUG:-true}"
 PORT="${PORT:-8000}"
@@ -14,7 +16,10 @@ HOST="${HOST:-127.0.0.1}"
 PY="$VENV/bin/python"
 
 "$PY" manage.py migrate --no-input
+migrated=$SECONDS
 "$PY" manage.py seed_demo
+echo "Set-up took $((SECONDS - started)) s: install $((installed - started)) s, migrate $((migrated - installed)) s," \
+  "demo data $((SECONDS - migrated)) s."
 
 pids=()
 stop() {
