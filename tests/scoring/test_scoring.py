@@ -347,7 +347,7 @@ def test_without_an_active_model_nothing_is_scored():
 
 
 @needs_postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_full_run_on_postgresql_scores_ranges_on_parallel_connections():
     use_model(fit_rules=[rule("seniority", "eq", "vp", 25, "VP")])
     for _ in range(9):
