@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Set up and run alignment with demo data: web server, Celery worker and Celery beat. Ctrl-C stops all three.
+# Set up and run alignment with demo data: web server, two Celery workers (interactive and bulk) and Celery
+# beat. Ctrl-C stops them all.
 # With no environment set it runs on SQLite and an embedded broker under var/; DATABASE_URL and REDIS_URL
 # switch to PostgreSQL and Redis.
 set -euo pipefail
 cd "$(dirname "$0")"
+started=$SECONDS
 source scripts/setup.sh
 install_project base
+installed=$SECONDS
 
 export DEBUG="${DEBUG:-true}"
 PORT="${PORT:-8000}"
@@ -25,7 +28,7 @@ server=""
 stop() {
   trap - INT TERM EXIT
   echo
-  echo "Stopping the web server, the worker and beat…"
+  echo "Stopping the web server, the workers and beat…"
   # The server's reloader leaves its child running when it is stopped: stop the child too. The worker
   # stops its own pool (warm shutdown).
   [ -n "$server" ] && { pkill -TERM -P "$server" 2>/dev/null || true; }
@@ -51,13 +54,19 @@ trap stop EXIT
 "$PY" manage.py migrate --no-input &
 pids=($!)
 wait "${pids[0]}"
+migrated=$SECONDS
 "$PY" manage.py seed_demo --token-file "$VAR/demo-token" &
 pids=($!)
 wait "${pids[0]}"
 pids=()
+echo "Set-up took $((SECONDS - started)) s: install $((installed - started)) s, migrate $((migrated - installed)) s," \
+  "demo data $((SECONDS - migrated)) s."
 
-# -B runs Celery beat inside the worker: one process for both on a single machine.
-"$VENV/bin/celery" -A alignment worker -B --loglevel=INFO --concurrency=2 &
+# Two workers, so interactive work (new scores, hand-offs, alerts) never waits behind bulk work (full
+# rescores, imports, KPI refreshes, sweeps). -B runs Celery beat inside the bulk worker: one process for both.
+"$VENV/bin/celery" -A alignment worker -Q interactive -n interactive@%h --loglevel=INFO --concurrency=2 &
+pids+=($!)
+"$VENV/bin/celery" -A alignment worker -Q bulk -n bulk@%h -B --loglevel=INFO --concurrency=2 &
 pids+=($!)
 "$PY" manage.py runserver "$HOST:$PORT" &
 server=$!
@@ -89,7 +98,7 @@ cat <<MSG
   API documentation:    http://$HOST:$PORT/api/docs/
   Log in as maria (marketing), sam or sofia (sales), max (manager); the password is "demo".
   The demo API token above is kept in $VAR/demo-token and reused on the next start.
-  Press Ctrl-C to stop the web server, the worker and beat.
+  Press Ctrl-C to stop the web server, the workers and beat.
 
 MSG
 # Portable to macOS's bash 3.2 (no `wait -n`): stop everything when any of the processes ends.

@@ -199,6 +199,36 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
+# Interactive work never waits behind bulk work: each kind has its own queue and its own worker
+# (``celery -A alignment worker -Q interactive`` and ``-Q bulk``; run.sh and docker-compose start both).
+# Interactive: what a person or an API client is waiting to see (a new score, a hand-off, an alert e-mail).
+# Bulk: full rescores, imports, KPI refreshes and every periodic sweep.
+CELERY_INTERACTIVE_QUEUE = "interactive"
+CELERY_BULK_QUEUE = "bulk"
+CELERY_TASK_DEFAULT_QUEUE = CELERY_INTERACTIVE_QUEUE
+CELERY_INTERACTIVE_TASKS = [
+    "scoring.tasks.score_leads_task",
+    "funnel.tasks.promote_leads_task",
+    "core.tasks.email_notifications_task",
+    "core.tasks.deliver_webhooks_task",
+]
+CELERY_BULK_TASKS = [
+    "scoring.tasks.rescore_all_task",
+    "scoring.tasks.sweep_stale_scores_task",
+    "leads.tasks.import_csv_task",
+    "leads.tasks.resume_stalled_imports_task",
+    "alignment.tasks.refresh_kpis_task",
+    "funnel.tasks.sweep_promotions_task",
+    "funnel.tasks.mark_sla_breaches_task",
+    "core.tasks.purge_idempotency_keys_task",
+    "core.tasks.send_notification_digests_task",
+    "core.tasks.sweep_webhook_deliveries_task",
+]
+CELERY_TASK_ROUTES = {
+    **{name: {"queue": CELERY_INTERACTIVE_QUEUE} for name in CELERY_INTERACTIVE_TASKS},
+    **{name: {"queue": CELERY_BULK_QUEUE} for name in CELERY_BULK_TASKS},
+}
+
 # --- Auth -----------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

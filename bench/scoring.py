@@ -12,10 +12,20 @@ SQL, and measures on the same server in one run:
 (b) our full rescore (``scoring.rescore.rescore_all``: fit + decayed engagement with the 30-day caps +
     breakdown + history rows), as the nightly job runs it;
 
-and prints rows/s for both, the ratio (b)/(a) and the wall time of (b). Then it starts a Celery worker
-against Redis (``BENCH_REDIS``, default ``redis://127.0.0.1:6379/12``), records activities through the API
-one at a time, and measures the time from the API call returning to the lead's new score being visible:
-p50 and p95. The database is dropped at the end unless ``--keep``.
+and prints rows/s for both, the ratio (b)/(a) and the wall time of (b). Then the nightly run, a day later
+(scores decay), against the job's true limit on the same data:
+
+(c) computing every score and seeing which changed: the scoring statement's SELECT alone
+    (``scoring.scoring_sql.changed_scores_statement``), in the job's id ranges on as many connections;
+(d) writing only the changed rows: the new numbers (computed beforehand) written to the leads, with their
+    history rows, in the same ranges on as many connections;
+(b') our nightly full rescore (``rescore_all``) at the same moment;
+
+and prints (c) + (d), (b') and the ratio ((c) + (d)) / (b'). Then it starts two Celery workers against Redis
+(``BENCH_REDIS``, default ``redis://127.0.0.1:6379/12``), one per queue as in production, queues a full
+rescore on the bulk queue, and while it runs records activities through the API one at a time and measures
+the time from the API call returning to the lead's new score being visible: p50 and p95. The database is
+dropped at the end unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -156,35 +168,104 @@ def physical_limit(url: str) -> tuple[int, float]:
         return cursor.rowcount, time.perf_counter() - started
 
 
-def full_rescore(reason: str) -> tuple[int, float]:
+def full_rescore(reason: str, now: datetime | None = None) -> tuple[int, float]:
     from scoring.rescore import rescore_all
 
     started = time.perf_counter()
-    run = rescore_all(reason=reason)
+    run = rescore_all(reason=reason, now=now)
     return run.done, time.perf_counter() - started
 
 
-def incremental_latency(*, samples: int) -> list[float]:
-    """Seconds from the activity API call returning to the lead's new score being visible."""
-    from django.contrib.auth.models import Group, User
+def _ranges() -> list[tuple[int, int]]:
     from django.db import connection
-    from django.test import Client
 
-    from core.tokens import issue_token
-    from leads.models import Lead
+    from scoring.rescore import FULL_RUN_ID_SPAN
 
-    user, _ = User.objects.get_or_create(username="bench")
-    user.groups.add(Group.objects.get(name="marketing"))
-    secret = issue_token(user=user, name="bench", scopes=["ingest"]).secret
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "alignment.settings"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM leads_lead")
+        lo, hi = cursor.fetchone()
+    return [(start, start + FULL_RUN_ID_SPAN - 1) for start in range(lo, hi + 1, FULL_RUN_ID_SPAN)]
+
+
+def _in_ranges(url: str, statement: str, params: dict, *, workers: int) -> tuple[int, float]:
+    """Run ``statement`` once per id range of the full run, ``workers`` connections at a time, each range
+    in its own transaction with the scoring statement's settings; (sum of the first column, seconds)."""
+
+    def one(lo: int, hi: int) -> int:
+        connect = psycopg.connect(url, cursor_factory=psycopg.ClientCursor, autocommit=True)
+        with connect as conn, conn.transaction():
+            conn.execute("SET LOCAL work_mem = '128MB'")
+            conn.execute("SET LOCAL jit = off")
+            cursor = conn.execute(statement, {**params, "lo": lo, "hi": hi})
+            row = cursor.fetchone() if cursor.description else (cursor.rowcount,)
+        return int(row[0] or 0) if row else 0
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        total = sum(pool.map(lambda r: one(*r), _ranges()))
+    return total, time.perf_counter() - started
+
+
+def true_limit_compute(url: str, *, now: datetime, workers: int) -> tuple[int, float]:
+    """(c) Every lead's new score computed and compared, nothing written; (changed rows, seconds).
+
+    Also keeps the changed rows in ``bench_changed`` (untimed) for ``true_limit_write``."""
+    from scoring import scoring_sql
+    from scoring.qualification import active_scoring_model
+    from scoring.rules import compile_model
+
+    sql, params = scoring_sql.changed_scores_statement(compile_model(active_scoring_model()), by="range")
+    params["now"] = now
+    changed, seconds = _in_ranges(url, f"SELECT count(*) FROM ({sql}) AS s", params, workers=workers)
+    with psycopg.connect(url, cursor_factory=psycopg.ClientCursor, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_changed")
+        conn.execute(
+            f"CREATE UNLOGGED TABLE bench_changed AS {sql} WITH NO DATA", {**params, "lo": 0, "hi": 0}
+        )
+    _in_ranges(url, f"INSERT INTO bench_changed {sql}", params, workers=workers)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE bench_changed ADD PRIMARY KEY (id)")
+        conn.execute("ANALYZE bench_changed")
+    return changed, seconds
+
+
+def true_limit_write(url: str, *, now: datetime, version: int, workers: int) -> tuple[int, float]:
+    """(d) Only the changed rows written, with their history rows; (rows, seconds)."""
+    statement = """
+        WITH history AS (
+            INSERT INTO scoring_scorechange (lead_id, at, model_version, score, grade, previous_score,
+                                             previous_grade, reason)
+            SELECT id, %(now)s, %(version)s, score, grade,
+                   CASE WHEN old_scored_at IS NULL THEN NULL ELSE old_score END,
+                   CASE WHEN old_scored_at IS NULL THEN '' ELSE old_grade END, 'bench: limit'
+            FROM bench_changed
+            WHERE id BETWEEN %(lo)s AND %(hi)s
+              AND (old_scored_at IS NULL OR score <> old_score OR grade <> old_grade)
+        ), written AS (
+            UPDATE leads_lead l
+            SET score = c.score, fit_score = c.fit, engagement_score = c.engagement, grade = c.grade,
+                score_breakdown = c.breakdown, scored_at = %(now)s, scoring_version = %(version)s
+            FROM bench_changed c
+            WHERE l.id = c.id AND c.id BETWEEN %(lo)s AND %(hi)s AND l.id BETWEEN %(lo)s AND %(hi)s
+            RETURNING 1
+        )
+        SELECT count(*) FROM written
+    """
+    return _in_ranges(url, statement, {"now": now, "version": version}, workers=workers)
+
+
+def _worker(queue: str) -> subprocess.Popen:
     celery = Path(sys.executable).with_name("celery")
-    worker = subprocess.Popen(
+    return subprocess.Popen(
         [
             str(celery),
             "-A",
             "alignment",
             "worker",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@bench",
             "--pool",
             "solo",
             "--loglevel",
@@ -194,12 +275,46 @@ def incremental_latency(*, samples: int) -> list[float]:
             "--without-heartbeat",
         ],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "alignment.settings"},
     )
+
+
+def incremental_latency(*, samples: int) -> tuple[list[float], int]:
+    """Seconds from the activity API call returning to the lead's new score being visible, measured while a
+    full rescore runs on the bulk worker; also how many samples were taken while it was running."""
+    from django.conf import settings
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from django.test import Client
+
+    from alignment.celery import app
+    from core.queue import enqueue
+    from core.tokens import issue_token
+    from leads.models import Lead
+    from scoring.models import ScoringRun, ScoringRunStatus
+
+    user, _ = User.objects.get_or_create(username="bench")
+    user.groups.add(Group.objects.get(name="marketing"))
+    secret = issue_token(user=user, name="bench", scopes=["ingest"]).secret
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    app.loader.import_default_modules()
+    with app.connection_for_write() as conn:
+        for queue in (settings.CELERY_INTERACTIVE_QUEUE, settings.CELERY_BULK_QUEUE):
+            conn.default_channel.queue_purge(queue)
+    workers = [_worker(settings.CELERY_INTERACTIVE_QUEUE), _worker(settings.CELERY_BULK_QUEUE)]
     lead_ids = list(Lead.objects.order_by("?").values_list("id", flat=True)[: samples + 3])
     timings: list[float] = []
+    during = 0
     try:
+        before = ScoringRun.objects.count()
+        enqueue("scoring.tasks.rescore_all_task", reason="bench: concurrent")
+        deadline = time.perf_counter() + 120
+        while ScoringRun.objects.count() == before:
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the bulk worker did not start the full rescore within 120 s")
+            time.sleep(0.05)
         for n, lead_id in enumerate(lead_ids):
+            running = ScoringRun.objects.filter(status=ScoringRunStatus.RUNNING).exists()
             response = client.post(
                 "/api/v1/activities/",
                 {"lead": lead_id, "type": "demo_request"},
@@ -222,10 +337,13 @@ def incremental_latency(*, samples: int) -> list[float]:
                 time.sleep(0.01)
             if n >= 3:  # the first few warm the worker up
                 timings.append(time.perf_counter() - returned)
+                during += running and ScoringRun.objects.filter(status=ScoringRunStatus.RUNNING).exists()
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-    return timings
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
+    return timings, during
 
 
 def main() -> None:
@@ -236,7 +354,6 @@ def main() -> None:
     parser.add_argument("--activities", type=int, default=5_000_000)
     parser.add_argument("--samples", type=int, default=40, help="incremental latency samples")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
-    parser.add_argument("--rerun", action="store_true", help="also time a second full run (steady state)")
     args = parser.parse_args()
 
     with scratch_database("bench_scoring", keep=args.keep) as url:
@@ -269,28 +386,47 @@ def run(url: str, args: argparse.Namespace) -> None:
         f"= {rate_a:,.0f} rows/s"
     )
     print(
-        f"(b) full rescore, first run (fit + decayed engagement + breakdown + history): {rows_b:,} rows "
-        f"in {seconds_b:.1f} s = {rate_b:,.0f} rows/s"
+        f"(b) full rescore, first run (fit + decayed engagement + breakdown + history, every row written): "
+        f"{rows_b:,} rows in {seconds_b:.1f} s = {rate_b:,.0f} rows/s; ratio (b)/(a) = {rate_b / rate_a:.2f}"
+    )
+
+    from django.conf import settings
+
+    from scoring.qualification import active_scoring_model
+
+    workers = getattr(settings, "SCORING_FULL_RUN_WORKERS", 2)
+    nightly = datetime.now().astimezone() + timedelta(days=1)  # a day later: scores have decayed
+    vacuum(url, "leads_lead")
+    changed, seconds_c = true_limit_compute(url, now=nightly, workers=workers)
+    vacuum(url, "leads_lead")
+    rows_n, seconds_n = full_rescore("bench: nightly", now=nightly)
+    vacuum(url, "leads_lead")
+    written, seconds_d = true_limit_write(
+        url, now=nightly, version=active_scoring_model().version, workers=workers
+    )
+    limit = seconds_c + seconds_d
+    print(
+        f"(c) true limit, compute: every score computed and compared, nothing written, {workers} "
+        "connections: "
+        f"{rows_n:,} leads in {seconds_c:.1f} s ({changed:,} changed)"
     )
     print(
-        f"    ratio (b)/(a) = {rate_b / rate_a:.2f} (target >= 0.3); wall time of (b) {seconds_b:.1f} s "
-        f"(target <= 60 s)"
+        f"(d) true limit, write: only the changed rows + history, {workers} connections: {written:,} rows in "
+        f"{seconds_d:.1f} s"
     )
-    if args.rerun:
-        vacuum(url, "leads_lead")
-        rows_c, seconds_c = full_rescore("bench: nightly rerun")
-        rate_c = rows_c / seconds_c
-        print(
-            f"(b') full rescore, nightly rerun: {rows_c:,} rows in {seconds_c:.1f} s "
-            f"= {rate_c:,.0f} rows/s, ratio {rate_c / rate_a:.2f}"
-        )
+    print(
+        f"(b') full rescore, nightly (a day later): {rows_n:,} leads in {seconds_n:.1f} s; "
+        f"true limit (c)+(d) = {limit:.1f} s; ratio limit/(b') = {limit / seconds_n:.2f} (target >= 0.5), "
+        f"wall time {seconds_n:.1f} s (target <= 20 s)"
+    )
 
-    timings = incremental_latency(samples=args.samples)
+    timings, during = incremental_latency(samples=args.samples)
     p50 = statistics.median(timings)
     p95 = statistics.quantiles(timings, n=20)[-1] if len(timings) >= 2 else timings[0]
     print(
-        f"incremental: API call returned -> new score visible, {len(timings)} samples, real worker: "
-        f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target <= 5 s)"
+        f"incremental while a full rescore runs on the bulk queue: API call returned -> new score visible, "
+        f"{len(timings)} samples ({during} with the full run going), interactive worker: "
+        f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target p95 <= 1 s)"
     )
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
 from core.models import ApiToken
@@ -39,14 +40,32 @@ class ClientRateThrottle(SimpleRateThrottle):
         window_start = int(now // self.duration) * self.duration
         self.wait_seconds = window_start + self.duration - now
         window_key = f"{key}:{window_start}"
-        # add() is a no-op when the key exists; incr() is atomic across web workers.
-        cache.add(window_key, 0, timeout=self.duration + 1)
-        try:
-            count = cache.incr(window_key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(window_key, 1, timeout=self.duration + 1)
-            count = 1
-        return count <= self.num_requests
+        return count_hit(window_key, timeout=self.duration + 1) <= self.num_requests
 
     def wait(self) -> float:
         return max(1.0, self.wait_seconds)
+
+
+def count_hit(window_key: str, *, timeout: int) -> int:
+    """Count one request in the window's counter and return the count, atomically across web workers.
+
+    On Redis this is one round trip (create the counter with its expiry if missing, then increment, in one
+    pipeline); Django's ``add`` + ``incr`` would be three (``incr`` checks that the key exists first).
+    """
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(window_key)
+        # TRICKY: Django's Redis backend has no public way to pipeline; its client object is the one it uses
+        # for every other call, and plain integers are stored as such, so the counter stays readable.
+        client = backend._cache.get_client(full_key, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(full_key, 0, ex=timeout, nx=True)
+        pipe.incr(full_key)
+        return int(pipe.execute()[1])
+    # add() is a no-op when the key exists; incr() is atomic across web workers.
+    cache.add(window_key, 0, timeout=timeout)
+    try:
+        return cache.incr(window_key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(window_key, 1, timeout=timeout)
+        return 1

@@ -30,19 +30,25 @@ FULL_RUN_ID_SPAN = 50_000  # lead ids per statement on the SQL path
 
 
 def _score_range(*, lo: int, hi: int, now: datetime, reason: str) -> int:
-    """Score the leads with ids in ``[lo, hi]`` in one transaction; returns how many."""
+    """Score the leads with ids in ``[lo, hi]`` in one transaction; returns how many.
+
+    Only the leads whose score, grade or breakdown changed are written and announced: a lead whose numbers
+    stand keeps its ``scored_at`` and ``scoring_version`` (the run's ``ScoringRun`` row says every lead was
+    looked at), so a nightly run rewrites what decayed or moved, not the whole table.
+    """
     with transaction.atomic():
         current = active_scoring_model()
         if current is None:
             return 0
         compiled = compile_model(current)
         if scoring_sql.set_based_scoring():
-            scored = scoring_sql.score_leads_sql(model=compiled, now=now, reason=reason, lo=lo, hi=hi)
-            leads_scored.send(sender=Lead, lead_ids=scored)
-        else:
-            ids = list(Lead.objects.filter(pk__gte=lo, pk__lte=hi).values_list("pk", flat=True))
-            scored = score_chunk(model=compiled, lead_ids=ids, now=now, reason=reason) if ids else []
-    return len(scored)
+            result = scoring_sql.score_leads_sql(model=compiled, now=now, reason=reason, lo=lo, hi=hi)
+            leads_scored.send(sender=Lead, lead_ids=result.changed)
+            return result.scored
+        ids = list(Lead.objects.filter(pk__gte=lo, pk__lte=hi).values_list("pk", flat=True))
+        if ids:
+            score_chunk(model=compiled, lead_ids=ids, now=now, reason=reason, only_changed=True)
+        return len(ids)
 
 
 def _in_own_connection(**kwargs: Any) -> int:

@@ -30,18 +30,10 @@ from scoring.rules import (
     compile_model,
     lead_facts,
 )
+from scoring.scoring_sql import write_scores
 from scoring.signals import leads_scored
 
 CHUNK = 1000  # leads per transaction
-SCORE_FIELDS = [
-    "score",
-    "fit_score",
-    "engagement_score",
-    "grade",
-    "score_breakdown",
-    "scored_at",
-    "scoring_version",
-]
 
 
 def decayed_micro_points(points: int, age_days: float, half_life_days: float) -> int:
@@ -136,12 +128,16 @@ def score_leads(
     return done
 
 
-def score_chunk(*, model: CompiledModel, lead_ids: list[int], now: datetime, reason: str) -> list[int]:
+def score_chunk(
+    *, model: CompiledModel, lead_ids: list[int], now: datetime, reason: str, only_changed: bool = False
+) -> list[int]:
     """Score these leads with ``model``, write their scores and history rows, and send ``leads_scored``.
 
-    Call inside a transaction. Returns the ids scored.
+    With ``only_changed`` (full runs) only leads whose score, grade or breakdown changed are written and
+    announced, as the SQL path does. Call inside a transaction. Returns the ids written.
     """
-    rows = list(Lead.objects.filter(pk__in=lead_ids).order_by("pk").values(*LEAD_VALUES))
+    values = (*LEAD_VALUES, *_OLD_NUMBERS) if only_changed else LEAD_VALUES
+    rows = list(Lead.objects.filter(pk__in=lead_ids).order_by("pk").values(*values))
     if not rows:
         return []
     activities: dict[int, list[tuple[int, str, datetime]]] = {}
@@ -152,23 +148,25 @@ def score_chunk(*, model: CompiledModel, lead_ids: list[int], now: datetime, rea
             occurred_at__lte=now,
         ).values_list("lead_id", "id", "type", "occurred_at"):
             activities.setdefault(lead_id, []).append((activity_id, activity_type, occurred_at))
-    updates: list[Lead] = []
+    updates: list[tuple[Any, ...]] = []
     changes: list[ScoreChange] = []
     for row in rows:
         result = evaluate(model, lead_facts(row), activities.get(row["id"], ()), now)
+        first = row["scored_at"] is None
+        if only_changed and not first and _unchanged(row, result):
+            continue
         updates.append(
-            Lead(
-                pk=row["id"],
-                score=result.score,
-                fit_score=result.fit,
-                engagement_score=result.engagement,
-                grade=result.grade,
-                score_breakdown=result.breakdown,
-                scored_at=now,
-                scoring_version=model.version,
+            (
+                result.score,
+                result.fit,
+                result.engagement,
+                result.grade,
+                result.breakdown,
+                now,
+                model.version,
+                row["id"],
             )
         )
-        first = row["scored_at"] is None
         if first or row["score"] != result.score or row["grade"] != result.grade:
             changes.append(
                 ScoreChange(
@@ -182,8 +180,21 @@ def score_chunk(*, model: CompiledModel, lead_ids: list[int], now: datetime, rea
                     reason=reason,
                 )
             )
-    Lead.objects.bulk_update(updates, fields=SCORE_FIELDS, batch_size=500)
+    write_scores(rows=updates)
     ScoreChange.objects.bulk_create(changes, batch_size=1000)
-    scored = [row["id"] for row in rows]
+    scored = [update[-1] for update in updates]
     leads_scored.send(sender=Lead, lead_ids=scored)
     return scored
+
+
+_OLD_NUMBERS = ("fit_score", "engagement_score", "score_breakdown")
+
+
+def _unchanged(row: dict[str, Any], result: Score) -> bool:
+    return (
+        row["score"] == result.score
+        and row["fit_score"] == result.fit
+        and row["engagement_score"] == result.engagement
+        and row["grade"] == result.grade
+        and row["score_breakdown"] == result.breakdown
+    )

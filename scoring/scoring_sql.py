@@ -1,7 +1,8 @@
 """The full rescore's hand-written SQL: one statement scores a range of leads on PostgreSQL.
 
 The statement computes fit, decayed and capped engagement, grade and breakdown for every lead of an id range,
-writes a ``ScoreChange`` row where the score or grade changed, and updates the leads, all in one round trip.
+writes a ``ScoreChange`` row where the score or grade changed, and updates the leads whose numbers changed
+(only those: a nightly run over a million leads rewrites the few that decayed or moved), in one round trip.
 It gives exactly the numbers of the Python path (``scoring.scoring.evaluate``); ``scoring.rules`` says how.
 Statement text, the one PostgreSQL/SQLite switch (``set_based_scoring``) and table names from ``_meta`` live
 here; ``scoring.rescore`` calls it and reads like the business rule.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -78,12 +80,9 @@ def _condition(rule: FitRule, params: dict[str, Any]) -> str:
     return f"({expression} {sql_operator} %({name})s) IS TRUE"
 
 
-def scoring_statement(model: CompiledModel, *, by: str) -> tuple[str, dict[str, Any]]:
-    """One statement that scores a set of leads, records changes and writes the scores.
-
-    ``by="range"`` takes ``%(lo)s``/``%(hi)s`` (lead ids, inclusive); ``by="ids"`` takes ``%(ids)s``.
-    It also takes ``%(now)s`` and ``%(reason)s``, and returns the ids it scored.
-    """
+def _scored_ctes(model: CompiledModel, *, by: str) -> tuple[str, str, dict[str, Any]]:
+    """The ``WITH`` clause computing every lead's new score (the CTE ``scored``, with a ``changed`` flag),
+    the filter on the leads, and the parameters; shared by the scoring statement and its measurement."""
     params: dict[str, Any] = {
         "free_mail_domains": sorted(FREE_MAIL_DOMAINS),
         "half_life": model.half_life_days,
@@ -121,7 +120,7 @@ def scoring_statement(model: CompiledModel, *, by: str) -> tuple[str, dict[str, 
         engagement_table = "(VALUES " + ", ".join(values) + ")"
     else:
         engagement_table = "(SELECT NULL::text, 0, 0, 0, NULL::text WHERE false)"
-    lead, activity, history = Lead._meta.db_table, Activity._meta.db_table, ScoreChange._meta.db_table
+    lead, activity = Lead._meta.db_table, Activity._meta.db_table
     persona, campaign = Persona._meta.db_table, Campaign._meta.db_table
     match_columns = "".join(f", {m}" for m in matches)
     # Number and yes/no fields are read as they are; text fields the rules test are folded once per lead.
@@ -132,12 +131,15 @@ def scoring_statement(model: CompiledModel, *, by: str) -> tuple[str, dict[str, 
     )
     text_fields = sorted({r.field.name for r in model.fit_rules if r.field.kind == TEXT})
     folded_columns = "".join(f", {_lower(_field_sql(name))} AS v_{name}" for name in text_fields)
-    sql = f"""
+    ctes = f"""
 WITH rules(type, points, cap, ord, label) AS {engagement_table},
 fit_matches AS (
-    SELECT l.id, l.score AS old_score, l.grade AS old_grade, l.scored_at AS old_scored_at{match_columns}
+    SELECT l.id, l.score AS old_score, l.grade AS old_grade, l.scored_at AS old_scored_at,
+           l.fit_score AS old_fit, l.engagement_score AS old_engagement,
+           l.score_breakdown AS old_breakdown{match_columns}
     FROM (
-        SELECT l.id, l.score, l.grade, l.scored_at, l.email{raw_columns}{folded_columns}
+        SELECT l.id, l.score, l.grade, l.scored_at, l.fit_score, l.engagement_score, l.score_breakdown,
+               l.email{raw_columns}{folded_columns}
         FROM {lead} l
         LEFT JOIN {persona} p ON p.id = l.persona_id
         LEFT JOIN {campaign} c ON c.id = l.campaign_id
@@ -146,7 +148,7 @@ fit_matches AS (
     ) AS l
 ),
 fit AS (
-    SELECT id, old_score, old_grade, old_scored_at,
+    SELECT id, old_score, old_grade, old_scored_at, old_fit, old_engagement, old_breakdown,
            ({" + ".join(fit_terms)})::int AS fit,
            {" || ".join(line_terms)} AS lines
     FROM fit_matches
@@ -191,8 +193,9 @@ engagement AS (
     FROM shares
     GROUP BY lead_id
 ),
-scored AS (
-    SELECT f.id, f.old_score, f.old_grade, f.old_scored_at, f.fit,
+new_scores AS (
+    SELECT f.id, f.old_score, f.old_grade, f.old_scored_at, f.old_fit, f.old_engagement, f.old_breakdown,
+           f.fit,
            coalesce(e.engagement, 0) AS engagement,
            f.fit + coalesce(e.engagement, 0) AS score,
            CASE WHEN f.fit >= %(band_a)s THEN 'A' WHEN f.fit >= %(band_b)s THEN 'B'
@@ -201,6 +204,26 @@ scored AS (
     FROM fit f
     LEFT JOIN engagement e ON e.lead_id = f.id
 ),
+scored AS (
+    SELECT s.*,
+           (old_scored_at IS NULL OR score <> old_score OR grade <> old_grade OR fit <> old_fit
+            OR engagement <> old_engagement OR breakdown <> old_breakdown) AS changed
+    FROM new_scores s
+)"""
+    return ctes, lead_filter, params
+
+
+def scoring_statement(model: CompiledModel, *, by: str) -> tuple[str, dict[str, Any]]:
+    """One statement that scores a set of leads, records changes and writes the scores that changed.
+
+    ``by="range"`` takes ``%(lo)s``/``%(hi)s`` (lead ids, inclusive); ``by="ids"`` takes ``%(ids)s``.
+    It also takes ``%(now)s`` and ``%(reason)s``, and returns one row: how many leads it scored and the
+    ids of those whose score, grade or breakdown changed (the only rows it writes).
+    """
+    ctes, lead_filter, params = _scored_ctes(model, by=by)
+    lead, history = Lead._meta.db_table, ScoreChange._meta.db_table
+    sql = f"""
+{ctes},
 history AS (
     INSERT INTO {history} (lead_id, at, model_version, score, grade, previous_score, previous_grade, reason)
     SELECT id, %(now)s, %(version)s, score, grade,
@@ -209,15 +232,52 @@ history AS (
            %(reason)s
     FROM scored
     WHERE old_scored_at IS NULL OR score <> old_score OR grade <> old_grade
+),
+written AS (
+    -- Only the rows whose numbers changed: most leads keep their score from one night to the next, and a
+    -- row not written costs no new row version, no index entries and no WAL.
+    UPDATE {lead} l
+    SET score = s.score, fit_score = s.fit, engagement_score = s.engagement, grade = s.grade,
+        score_breakdown = s.breakdown, scored_at = %(now)s, scoring_version = %(version)s
+    FROM scored s
+    WHERE l.id = s.id AND s.changed
+      AND {lead_filter}  -- the filter again: reach the range's rows by index, not a table scan
+    RETURNING l.id
 )
-UPDATE {lead} l
-SET score = s.score, fit_score = s.fit, engagement_score = s.engagement, grade = s.grade,
-    score_breakdown = s.breakdown, scored_at = %(now)s, scoring_version = %(version)s
-FROM scored s
-WHERE l.id = s.id AND {lead_filter}  -- the filter again: reach the range's rows by index, not a table scan
-RETURNING l.id
+SELECT (SELECT count(*) FROM scored), coalesce((SELECT array_agg(id ORDER BY id) FROM written), '{{}}')
 """
     return sql, params
+
+
+def changed_scores_statement(model: CompiledModel, *, by: str) -> tuple[str, dict[str, Any]]:
+    """The computing half of ``scoring_statement`` alone: the new numbers of the leads whose score, grade or
+    breakdown would change, written nowhere (``id, score, fit, engagement, grade, breakdown`` and the
+    ``old_score, old_grade, old_scored_at`` a history row needs). The benchmark measures the job's limit
+    with it; takes the same parameters but ``reason``."""
+    ctes, _, params = _scored_ctes(model, by=by)
+    sql = f"""
+{ctes}
+SELECT id, score, fit, engagement, grade, breakdown, old_score, old_grade, old_scored_at
+FROM scored
+WHERE changed
+"""
+    return sql, params
+
+
+@dataclass(frozen=True)
+class ScoredSet:
+    """What one scoring statement did: how many leads it scored, and which of them it wrote."""
+
+    scored: int
+    changed: list[int]
+
+
+def tune_for_scoring(cursor: Any) -> None:
+    """Session settings for a scoring statement; call inside its transaction."""
+    # A batch sorts a few hundred thousand activities; keep that in memory rather than on disk.
+    cursor.execute("SET LOCAL work_mem = '128MB'")
+    # Compiling the statement's expressions costs about 0.1 s per range and saves less than that.
+    cursor.execute("SET LOCAL jit = off")
 
 
 def score_leads_sql(
@@ -228,8 +288,8 @@ def score_leads_sql(
     lo: int | None = None,
     hi: int | None = None,
     lead_ids: Sequence[int] | None = None,
-) -> list[int]:
-    """Score an id range (or a list of ids) in one statement; returns the ids scored.
+) -> ScoredSet:
+    """Score an id range (or a list of ids) in one statement, writing only the scores that changed.
 
     PostgreSQL only (see ``set_based_scoring``); call inside a transaction.
     """
@@ -240,9 +300,39 @@ def score_leads_sql(
     else:
         params.update(lo=lo, hi=hi)
     with connection.cursor() as cursor:
-        # A batch sorts a few hundred thousand activities; keep that in memory rather than on disk.
-        cursor.execute("SET LOCAL work_mem = '128MB'")
-        # Compiling the statement's expressions costs about 0.1 s per range and saves less than that.
-        cursor.execute("SET LOCAL jit = off")
+        tune_for_scoring(cursor)
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        scored, changed = cursor.fetchone()
+    return ScoredSet(scored=scored, changed=list(changed))
+
+
+WRITTEN_FIELDS = (
+    "score",
+    "fit_score",
+    "engagement_score",
+    "grade",
+    "score_breakdown",
+    "scored_at",
+    "scoring_version",
+)
+
+
+def write_scores(*, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Write the Python path's scores: one ``UPDATE … WHERE id = …`` per lead, sent as one batch.
+
+    ``rows`` hold the ``WRITTEN_FIELDS`` values in order, then the lead id. Django's ``bulk_update`` builds a
+    ``CASE WHEN`` expression per row and field, which cost far more Python time than the database's work.
+    """
+    if not rows:
+        return
+    fields = [Lead._meta.get_field(name) for name in WRITTEN_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(Lead._meta.db_table)} SET {assignments} WHERE id = %s"
+    params = [
+        [field.get_db_prep_save(value, connection) for field, value in zip(fields, row[:-1], strict=True)]
+        + [row[-1]]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

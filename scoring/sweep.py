@@ -21,19 +21,22 @@ SWEEP_ACTIVITY_WINDOW_DAYS = 3
 def stale_lead_ids(*, limit: int, now: datetime | None = None) -> list[int]:
     """Leads whose score is missing or older than their last change or their last recorded activity.
 
-    Also leads scored by another model version than the active one, unless a full run is under way
-    (which will reach them). Activities are looked at for the last few days only: anything older has
-    been through a nightly full rescore since.
+    Also leads scored by another model version than the active one, unless a full run is under way (which
+    will reach them) or a full run with the active version has finished: a full run writes only the leads
+    whose numbers changed, so a lead it left alone still carries the version that last changed its score.
+    Activities are looked at for the last few days only: anything older has been through a nightly full
+    rescore since.
     """
     now = now or timezone.now()
     model = active_scoring_model()
     if model is None:
         return []
     stale = Q(scored_at=None) | Q(scored_at__lt=F("updated_at"))
-    running = ScoringRun.objects.filter(
-        status=ScoringRunStatus.RUNNING, updated_at__gte=now - timedelta(minutes=15)
+    covered = ScoringRun.objects.filter(
+        Q(status=ScoringRunStatus.RUNNING, updated_at__gte=now - timedelta(minutes=15))
+        | Q(status=ScoringRunStatus.DONE, model_version=model.version)
     ).exists()
-    if not running:
+    if not covered:
         stale |= ~Q(scoring_version=model.version)
     ids = set(Lead.objects.filter(stale).order_by().values_list("pk", flat=True)[:limit])
     if len(ids) < limit:

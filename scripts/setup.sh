@@ -27,7 +27,10 @@ install_project() {
     "$PYTHON" -m venv "$VENV"
   fi
   local stamp="$VENV/.installed-$extras"
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  # The stamp holds a checksum of pyproject.toml, so a checkout that only touches the file reinstalls nothing.
+  local wanted
+  wanted="$(cksum < pyproject.toml)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     echo "Installing dependencies (first run takes a minute)…"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     if [ "$extras" = "base" ]; then
@@ -35,6 +38,6 @@ install_project() {
     else
       "$VENV/bin/python" -m pip install --quiet -e ".[$extras]"
     fi
-    touch "$stamp"
+    echo "$wanted" > "$stamp"
   fi
 }

@@ -275,8 +275,8 @@ def test_healthz_answers_whatever_the_host_header(client, settings):
 def test_compose_builds_one_image_and_checks_the_health_of_web_worker_and_beat():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    app = ["migrate", "web", "worker", "beat"]
+    app = ["migrate", "web", "worker", "bulk-worker", "beat"]
     assert [name for name in services if "build" in services[name]] == ["migrate"]
     assert len({services[name]["image"] for name in app}) == 1
-    assert all("healthcheck" in services[name] for name in ["web", "worker", "beat"])
+    assert all("healthcheck" in services[name] for name in ["web", "worker", "bulk-worker", "beat"])
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])

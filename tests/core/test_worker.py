@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,8 +26,13 @@ def test_a_task_queued_on_commit_runs_in_a_real_worker():
     IdempotencyKey.objects.create(
         client="user:1", key="old", request_hash="x", created_at=timezone.now() - timedelta(days=2)
     )
-    app.control.purge()  # tasks other tests queued (for rows long rolled back) are not this test's business
-    with start_worker(app, perform_ping_check=False, shutdown_timeout=10):
+    queues = [settings.CELERY_INTERACTIVE_QUEUE, settings.CELERY_BULK_QUEUE]
+    # Tasks other tests queued (for rows long rolled back) are not this test's business.
+    with app.connection_for_write() as conn:
+        for queue in queues:
+            conn.default_channel.queue_purge(queue)
+    # The purge of idempotency keys is periodic work, so it travels on the bulk queue.
+    with start_worker(app, perform_ping_check=False, shutdown_timeout=10, queues=queues):
         with transaction.atomic():
             enqueue_on_commit(purge_idempotency_keys_task)
             # Not before the commit: the worker must not see work whose data is not there yet.

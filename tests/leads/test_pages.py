@@ -12,7 +12,10 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from leads.filters import LeadFilter
 from leads.models import Lead, Note, Stage
+from leads.selectors import leads_visible_to
+from tests.conftest import needs_postgres
 from tests.factories import CampaignFactory, LeadFactory, PersonaFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +102,20 @@ def test_search_finds_a_lead_by_name_email_or_company(client, marketer, term):
     body = signed_in(client, marketer).get("/leads/", {"search": term}).content.decode()
     assert "Grace Hopper" in body
     assert "Alan Turing" not in body
+
+
+@needs_postgres
+def test_the_search_reads_the_trigram_index_of_every_searched_column_on_postgresql(marketer):
+    LeadFactory(first_name="Grace", last_name="Hopper", email="grace@navy.example", company="Navy Labs")
+    queryset = LeadFilter({"search": "hopper"}, queryset=leads_visible_to(marketer)).qs
+    with connection.cursor() as cursor:
+        # A handful of rows would be read whole; forbid that so the plan shows which index the search uses.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        plan = queryset.order_by().explain()
+    for column in ("email", "first_name", "last_name", "company"):
+        assert f"lead_{column}_trgm_idx" in plan
+    assert [lead.last_name for lead in queryset] == ["Hopper"]
 
 
 def test_filters_narrow_the_list(client, marketer, rep):

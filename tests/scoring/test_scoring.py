@@ -241,6 +241,48 @@ def test_a_full_run_scores_every_lead_in_ranges_and_keeps_its_progress():
     assert len(leads) == 7
 
 
+def test_a_full_run_writes_and_announces_only_the_leads_whose_numbers_changed():
+    use_model(
+        fit_rules=[rule("seniority", "eq", "vp", 25, "VP")],
+        engagement_rules=[{"activity_type": "demo_request", "points": 100, "max_per_30_days": 5}],
+    )
+    steady, moved, decaying, new = (LeadFactory(seniority="vp") for _ in range(4))
+    activity(decaying, "demo_request", 2)
+    scoring.score_leads(lead_ids=[steady.pk, moved.pk, decaying.pk], now=NOW)
+    Lead.objects.filter(pk=moved.pk).update(seniority="other")
+    announced = []
+
+    def receiver(sender, lead_ids, **kwargs):
+        announced.extend(lead_ids)
+
+    later = NOW + timedelta(days=1)
+    leads_scored.connect(receiver)
+    try:
+        run = rescore_all(reason="nightly", now=later, id_span=2)
+    finally:
+        leads_scored.disconnect(receiver)
+    assert (run.status, run.done, run.total) == ("done", 4, 4)
+    assert sorted(announced) == sorted([moved.pk, decaying.pk, new.pk])
+    scored_at = dict(Lead.objects.values_list("pk", "scored_at"))
+    assert scored_at == {steady.pk: NOW, moved.pk: later, decaying.pk: later, new.pk: later}
+    assert Lead.objects.get(pk=decaying.pk).engagement_score == round(100 * 0.5 ** (3 / 30)) == 93
+    assert sorted(ScoreChange.objects.filter(reason="nightly").values_list("lead_id", flat=True)) == sorted(
+        [moved.pk, decaying.pk, new.pk]
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_sweep_trusts_a_finished_full_run_of_the_active_version_for_leads_it_left_alone():
+    use_model(version=8, fit_rules=[rule("seniority", "eq", "vp", 25, "VP")])
+    lead = LeadFactory(seniority="vp")
+    scoring.score_leads(lead_ids=[lead.pk], now=NOW)
+    Lead.objects.filter(pk=lead.pk).update(scoring_version=7)  # v8 gives the same numbers as v7 did
+    assert sweep.stale_lead_ids(limit=100) == [lead.pk]
+    rescore_all(reason="activation of v8", now=NOW)
+    assert Lead.objects.get(pk=lead.pk).scoring_version == 7
+    assert sweep.stale_lead_ids(limit=100) == []
+
+
 def test_the_full_run_and_the_incremental_path_agree_on_the_default_model():
     lead = LeadFactory(seniority="director", is_decision_maker=True, company_size=300, email="a@gmail.com")
     for days, type_ in enumerate(["demo_request", "page_view", "pricing_page_view", "email_open"] * 5):
@@ -305,7 +347,7 @@ def test_without_an_active_model_nothing_is_scored():
 
 
 @needs_postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_full_run_on_postgresql_scores_ranges_on_parallel_connections():
     use_model(fit_rules=[rule("seniority", "eq", "vp", 25, "VP")])
     for _ in range(9):
