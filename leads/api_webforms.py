@@ -18,6 +18,7 @@ from core.serializers import StrictModelSerializer, StrictSerializer
 from core.text import no_control_characters, no_control_characters_in_line
 from leads.models import Campaign, Persona, WebForm
 from leads.webforms import (
+    DEFINITION_NAMES,
     FORM_FIELDS,
     MAX_LABEL_LENGTH,
     MAX_ORIGINS,
@@ -68,24 +69,8 @@ class WebFormSerializer(StrictModelSerializer):
 
     class Meta:
         model = WebForm
-        fields = [
-            "id",
-            "name",
-            "fields",
-            "campaign",
-            "persona",
-            "consent_text",
-            "thank_you",
-            "redirect_url",
-            "allowed_origins",
-            "active",
-            "key",
-            "honeypot_field",
-            "snippet",
-            "created_at",
-            "updated_at",
-        ]
         read_only_fields = ["id", "key", "honeypot_field", "snippet", "created_at", "updated_at"]
+        fields = ["id", *DEFINITION_NAMES, *read_only_fields[1:]]
 
     def validate_fields(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return normalise_fields([dict(item) for item in value])

@@ -258,32 +258,28 @@ class Stage(models.Model):
         return self.name
 
 
-class RejectReason(models.Model):
+class Reason(models.Model):
+    """A managed list of reasons (managers edit it in the admin): a slug clients send, a label people read."""
+
     slug = models.SlugField(max_length=60, unique=True)
     label = models.CharField(max_length=120)
     active = models.BooleanField(default=True)
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        abstract = True
         ordering = ["order", "label"]
 
     def __str__(self) -> str:
         return self.label
 
 
-class LostReason(models.Model):
+class RejectReason(Reason):
+    """Why sales rejected a hand-off, so marketing learns what to do better."""
+
+
+class LostReason(Reason):
     """Why a deal was lost: a managed list like the reject reasons, so marketing sees it by campaign."""
-
-    slug = models.SlugField(max_length=60, unique=True)
-    label = models.CharField(max_length=120)
-    active = models.BooleanField(default=True)
-    order = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["order", "label"]
-
-    def __str__(self) -> str:
-        return self.label
 
 
 class Transition(models.Model):
