@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from alignment.goals import STATUS_LABELS, Progress
 from alignment.kpi_definitions import KPIS, Kpi
-from alignment.kpi_format import format_value
+from alignment.kpi_format import format_target
 from alignment.models import Goal
 from alignment.scopes import ScopeKey
 from core.charts import ProgressBar, progress_bar
@@ -42,9 +42,9 @@ def goal_rows(
                 kpi=kpi,
                 progress=p,
                 bar=progress_bar(p.ratio, p.expected_ratio, p.status),
-                value_display=format_value(kpi, p.value),
-                target_display=format_value(kpi, goal.target),
-                pace_display=format_value(kpi, float(goal.target) * p.expected_ratio),
+                value_display=format_target(kpi, p.value),
+                target_display=format_target(kpi, goal.target),
+                pace_display=format_target(kpi, float(goal.target) * p.expected_ratio),
                 status_label=STATUS_LABELS[p.status],
                 scope_label=scope_labels.get(goal.scope_key) or goal.scope,
             )

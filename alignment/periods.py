@@ -59,8 +59,8 @@ class Period:
 
     def previous(self) -> Period:
         if self.is_quarter:
-            return quarter_of(_add_months(self.first_day, -3))
-        return month_of(_add_months(self.first_day, -1))
+            return quarter_of(add_months(self.first_day, -3))
+        return month_of(add_months(self.first_day, -1))
 
     def quarter(self) -> Period:
         return quarter_of(self.first_day)
@@ -69,20 +69,20 @@ class Period:
         return self.key
 
 
-def _add_months(day: date, months: int) -> date:
+def add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
 
 
 def month_of(day: date) -> Period:
     first = date(day.year, day.month, 1)
-    return Period(first_day=first, end_day=_add_months(first, 1), key=f"{first:%Y-%m}")
+    return Period(first_day=first, end_day=add_months(first, 1), key=f"{first:%Y-%m}")
 
 
 def quarter_of(day: date) -> Period:
     quarter = (day.month - 1) // 3 + 1
     first = date(day.year, 3 * quarter - 2, 1)
-    return Period(first_day=first, end_day=_add_months(first, 3), key=f"{day.year}-Q{quarter}")
+    return Period(first_day=first, end_day=add_months(first, 3), key=f"{day.year}-Q{quarter}")
 
 
 def parse_period(value: object) -> Period:
@@ -117,7 +117,7 @@ def current_quarter(now: datetime | None = None) -> Period:
 def last_months(count: int, *, until: Period) -> list[Period]:
     """``count`` months ending with the month ``until`` starts in, oldest first."""
     last = month_of(until.first_day)
-    return [month_of(_add_months(last.first_day, -i)) for i in range(count - 1, -1, -1)]
+    return [month_of(add_months(last.first_day, -i)) for i in range(count - 1, -1, -1)]
 
 
 def trend_months(period: Period) -> list[Period]:

@@ -15,6 +15,7 @@ from alignment.dashboard_filters import filter_options, read_filters
 from alignment.forms import GoalForm
 from alignment.goals import create_goal, delete_goal, update_goal
 from alignment.goals_page import build_goals_page
+from alignment.kpi_format import target_input
 from alignment.models import Goal, KpiSnapshot
 from alignment.periods import InvalidPeriod, parse_period
 from alignment.refresh import request_refresh
@@ -101,10 +102,18 @@ def goals(request: HttpRequest) -> HttpResponse:
 @role_required(MANAGERS)
 def goal_edit(request: HttpRequest, goal_id: int | None = None) -> HttpResponse:
     goal = get_object_or_404(Goal.objects.with_scope(), pk=goal_id) if goal_id else None
-    initial = {f: getattr(goal, f) for f in ("name", "metric", "target", "period", "scope")} if goal else {}
-    if not goal:
+    initial = {f: getattr(goal, f) for f in ("name", "metric", "period", "scope")} if goal else {}
+    if goal:
+        initial["target"] = target_input(goal.metric, goal.target)
+    else:
         initial = {"period": timezone.localdate().strftime("%Y-%m"), "scope": "all"}
-    form = GoalForm(request.POST or None, initial=initial, scope_choices=filter_options().scope_choices())
+    form = GoalForm(
+        request.POST or None,
+        initial=initial,
+        scope_choices=filter_options().scope_choices(),
+        today=timezone.localdate(),
+        keep_period=goal.period if goal else "",
+    )
     if request.method == "POST" and form.is_valid():
         if goal:
             update_goal(goal=goal, actor=request.user, fields=form.cleaned_data)

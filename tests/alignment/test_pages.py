@@ -176,6 +176,7 @@ def test_the_goals_page_shows_every_goal_with_trend_status_and_drivers(
     assert "New goal" not in html  # reps read, managers edit
 
 
+@time_machine.travel("2026-12-01 10:00:00Z", tick=False)  # the period list runs from six months back
 def test_a_manager_creates_edits_and_deletes_a_goal_with_the_form(client, rep, manager):
     build(rep, leads=1)
     client.force_login(manager)
@@ -186,10 +187,18 @@ def test_a_manager_creates_edits_and_deletes_a_goal_with_the_form(client, rep, m
     goal = Goal.objects.get(name="MQLs")
     bad = client.post(
         f"/goals/{goal.pk}/edit/",
-        {"name": "MQLs", "metric": "acceptance_rate", "target": "80", "period": "2026-11", "scope": "all"},
+        {"name": "MQLs", "metric": "acceptance_rate", "target": "180 %", "period": "2026-11", "scope": "all"},
     )
     assert bad.status_code == 400
-    assert b"A rate is a fraction" in bad.content
+    assert b"A rate is a percentage from 0 to 100" in bad.content
+    rate = client.post(
+        f"/goals/{goal.pk}/edit/",
+        {"name": "MQLs", "metric": "acceptance_rate", "target": "80 %", "period": "2026-11", "scope": "all"},
+    )
+    assert rate.status_code == 302
+    goal.refresh_from_db()
+    assert (goal.metric, goal.target) == ("acceptance_rate", Decimal("0.8"))
+    assert 'value="80"' in client.get(f"/goals/{goal.pk}/edit/").content.decode()
     client.post(
         f"/goals/{goal.pk}/edit/",
         {"name": "MQLs", "metric": "mqls", "target": "45", "period": "2026-Q4", "scope": "campaign:webinar"},
@@ -253,3 +262,36 @@ def test_the_admin_refuses_a_goal_on_an_unknown_kpi():
     rate = GoalAdminForm(data={**base, "metric": "acceptance_rate", "target": "80", "period": "2026-13"})
     assert not rate.is_valid()
     assert set(rate.errors) == {"period", "target"}
+
+
+@pytest.mark.parametrize(
+    ("text", "metric", "stored"),
+    [
+        ("80", "acceptance_rate", Decimal("0.8")),
+        ("92.5 %", "sla_compliance", Decimal("0.925")),
+        ("1.8 M", "won_amount", Decimal("1800000")),
+        ("€ 250k", "pipeline_amount", Decimal("250000")),
+        ("1,200", "mqls", Decimal("1200")),
+    ],
+)
+def test_goal_targets_are_typed_and_shown_as_a_person_writes_them(text, metric, stored):
+    from alignment.kpi_format import format_target, parse_target
+
+    assert parse_target(text, kpi=metric) == stored
+    with pytest.raises(ValueError, match="Write a number"):
+        parse_target("lots", kpi=metric)
+    assert format_target("won_amount", Decimal("1800000")) == "€ 1.8 M"
+    assert format_target("pipeline_amount", Decimal("250000")) == "€ 250 k"
+    assert format_target("won_amount", Decimal("9500")) == "€ 9,500"
+    assert format_target("acceptance_rate", Decimal("0.8")) == "80 %"
+
+
+def test_the_goal_form_offers_periods_from_a_list(client, manager):
+    client.force_login(manager)
+    body = client.get("/goals/new/").content.decode()
+    assert '<select name="period"' in body
+    assert '<optgroup label="Quarters">' in body
+    response = client.post(
+        "/goals/new/", {"name": "x", "metric": "mqls", "target": "5", "period": "1999-01", "scope": "all"}
+    )
+    assert response.status_code == 400
