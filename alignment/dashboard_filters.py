@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -74,7 +75,7 @@ class FilterOptions:
 
 
 def _options(rows: QuerySet, kind: str, *, value: Combinable, label: Combinable) -> QuerySet:
-    text = CharField()
+    text: CharField[str, str] = CharField()
     return (
         rows.order_by()
         .annotate(o_kind=Value(kind, output_field=text), o_value=value, o_label=label)
@@ -84,7 +85,7 @@ def _options(rows: QuerySet, kind: str, *, value: Combinable, label: Combinable)
 
 def filter_options() -> FilterOptions:
     """Campaigns, personas, sales reps and reject reasons, sorted by label, in one query."""
-    text = CharField()
+    text: CharField[str, str] = CharField()
     rep_name = Case(
         When(Q(first_name="", last_name=""), then=F("username")),
         default=Trim(Concat("first_name", Value(" "), "last_name")),
@@ -129,7 +130,10 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, data: Mapping[str, str], *, options: FilterOptions) -> None:
         super().__init__({name: (data.get(name) or "").strip() for name in self.base_fields})
         for kind in SCOPE_FILTERS:
-            self.fields[kind].choices = [("", ""), *((o.value, o.label) for o in options.of(kind))]
+            cast(forms.ChoiceField, self.fields[kind]).choices = [
+                ("", ""),
+                *((o.value, o.label) for o in options.of(kind)),
+            ]
 
     def clean_period(self) -> Period | None:
         value = self.cleaned_data["period"]

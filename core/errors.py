@@ -133,6 +133,6 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     if isinstance(detail, dict | list):
         return problem_response(response.status_code, "The request is not valid.", flatten_errors(detail))
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:  # type: ignore[attr-defined]  # the stubs omit Throttled.wait
+        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))  # type: ignore[attr-defined]  # as above
     return problem_response(response.status_code, str(detail), headers=headers)

@@ -12,10 +12,10 @@ import binascii
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 
 from core.inputs import datetime_problem
 
@@ -107,7 +107,7 @@ def paginate(
     position = decode_cursor(cursor)
     try:
         if position is not None:
-            queryset.model._meta.get_field(key).to_python(position.value)
+            cast(Field, queryset.model._meta.get_field(key)).to_python(position.value)
     except (ValidationError, TypeError, ValueError):  # a stale or forged link shows the first page
         position = None
     backward = position is not None and position.direction == BACKWARD

@@ -20,6 +20,9 @@ class ClientRateThrottle(SimpleRateThrottle):
     """
 
     scope = "client"
+    # Set from the rate by SimpleRateThrottle.__init__ (read only when there is a rate); not in the stubs.
+    num_requests: int
+    duration: int
 
     def get_cache_key(self, request: Any, view: Any) -> str:
         if isinstance(request.auth, ApiToken):
@@ -57,7 +60,7 @@ def count_hit(window_key: str, *, timeout: int) -> int:
         full_key = backend.make_and_validate_key(window_key)
         # TRICKY: Django's Redis backend has no public way to pipeline; its client object is the one it uses
         # for every other call, and plain integers are stored as such, so the counter stays readable.
-        client = backend._cache.get_client(full_key, write=True)
+        client = backend._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]  # private, not in the stubs
         pipe = client.pipeline(transaction=False)
         pipe.set(full_key, 0, ex=timeout, nx=True)
         pipe.incr(full_key)

@@ -14,6 +14,7 @@ import http.client
 import ipaddress
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -66,7 +67,7 @@ def split_url(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
 
 
-def resolve_allowed(host: str, port: int) -> list[tuple[int, str]]:
+def resolve_allowed(host: str, port: int) -> list[tuple[socket.AddressFamily, str]]:
     """The addresses of ``host`` as ``(family, address)``, or ``RefusedAddress`` if any of them is refused."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -87,10 +88,14 @@ def check_url(url: str) -> None:
     resolve_allowed(host, port)
 
 
-def _checked_connection(host: str, port: int):  # type: ignore[no-untyped-def]
+def _checked_connection(host: str, port: int) -> Callable[..., socket.socket]:
     """A ``create_connection`` for http.client that connects only to an address it has just checked."""
 
-    def create_connection(address, timeout=TIMEOUT_SECONDS, source_address=None):  # type: ignore[no-untyped-def]
+    def create_connection(
+        address: tuple[str, int],
+        timeout: float = TIMEOUT_SECONDS,
+        source_address: tuple[str, int] | None = None,
+    ) -> socket.socket:
         family, ip = resolve_allowed(host, port)[0]
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.settimeout(timeout)

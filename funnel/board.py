@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -19,6 +19,9 @@ from django.utils import timezone
 
 from leads.models import Lead, LostReason, Stage, StageKind, Transition
 from leads.pipeline import AMOUNT_REQUIRED, CLOSED, Stages, move_refusal
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 K = StageKind
 BOARD_KINDS = (K.SAL, K.SQL, K.OPPORTUNITY, K.WON, K.LOST)
@@ -65,7 +68,16 @@ def _entered(stage: Stage) -> Any:
     return Transition.objects.filter(lead=OuterRef("pk"), to_stage=stage).order_by("-at", "-id")
 
 
-def _column_leads(*, stage: Stage, base: QuerySet[Lead], now: datetime) -> QuerySet[Lead]:
+class _Entered(TypedDict):
+    """What ``_column_leads`` adds to each lead: when it entered its stage, and the amount of that move."""
+
+    entered_at: datetime | None
+    amount: Decimal | None
+
+
+def _column_leads(
+    *, stage: Stage, base: QuerySet[Lead], now: datetime
+) -> QuerySet[WithAnnotations[Lead, _Entered]]:
     latest = _entered(stage)
     leads = base.filter(stage=stage).annotate(
         entered_at=Subquery(latest.values("at")[:1]),
@@ -87,10 +99,10 @@ def move_targets(
 
     A move to Lost offers ``lost_reasons``; pages with many cards read them once (``active_lost_reasons``),
     and with None they are read here, only when Lost is one of the moves."""
-    current = stages.by_slug.get(lead.stage_id)
+    current = stages.by_slug.get(lead.stage_id)  # type: ignore[arg-type]  # stubs: a FK with a default reads as optional
     allowed = [
         stage
-        for stage in stages.allowed_from(lead.stage_id)
+        for stage in stages.allowed_from(lead.stage_id)  # type: ignore[arg-type]  # stubs: a FK with a default reads as optional
         if move_refusal(user=user, lead=lead, from_stage=current, to_stage=stage) is None
     ]
     if lost_reasons is None:

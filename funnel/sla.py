@@ -70,7 +70,7 @@ def _notify(*, handoffs: Sequence[Handoff], now: datetime) -> None:
     """Tell the rep and the managers (the escalation path) in one insert; e-mail follows each one's
     preference (queued by ``notify`` after commit)."""
     manager_ids = [m.pk for m in managers()]
-    alerts = []
+    alerts: list[Alert] = []
     for handoff in handoffs:
         url = reverse("leads:detail", args=[handoff.lead_id])
         message = _breach_message(handoff)

@@ -9,16 +9,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
+from django.db.models import Field
 
 from core.upsert_sql import UniqueKey, on_conflict_update, upsert_returning
 from leads.models import Activity
 
 _TABLE = Activity._meta.db_table
 _COLUMNS = tuple(
-    Activity._meta.get_field(name).column
+    cast(Field, Activity._meta.get_field(name)).column
     for name in ("lead", "type", "occurred_at", "external_id", "metadata", "created_at")
 )
 _EXTERNAL_ID = Activity._meta.get_field("external_id").column
@@ -29,7 +30,8 @@ _BY_EXTERNAL_ID = UniqueKey(
 # A copy sent again overwrites these. The recorded time moves with it, so the scoring sweep sees that its
 # lead needs a new score.
 _UPDATED_BY_A_COPY = tuple(
-    Activity._meta.get_field(name).column for name in ("type", "occurred_at", "metadata", "created_at")
+    cast(Field, Activity._meta.get_field(name)).column
+    for name in ("type", "occurred_at", "metadata", "created_at")
 )
 
 

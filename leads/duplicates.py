@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from leads import duplicates_sql
 from leads.match_keys import name_key, phone_key
@@ -64,7 +64,7 @@ def _reasons(lead: Lead, other: Lead) -> tuple[str, ...]:
     return tuple(found)
 
 
-def duplicates_of(*, lead: Lead, leads: object = None, limit: int = 50) -> list[Duplicate]:
+def duplicates_of(*, lead: Lead, leads: QuerySet[Lead] | None = None, limit: int = 50) -> list[Duplicate]:
     """Likely duplicates of ``lead`` among ``leads`` (a queryset; every lead by default): one query."""
     same = Q()
     if lead.name_key:

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from django.db import models
+from django.db.models import ForeignObjectRel
 
 from leads.models import Lead, Seniority, Source
+
+if TYPE_CHECKING:
+    from django.contrib.contenttypes.fields import GenericForeignKey
 
 
 class Kind(enum.Enum):
@@ -66,9 +71,10 @@ class LeadField:
     @property
     def max_length(self) -> int | None:
         """The longest value stored: the column's, or for a slug the related object's slug."""
-        field = self.model_field
+        field: models.Field | ForeignObjectRel | GenericForeignKey = self.model_field
         if self.kind is Kind.SLUG and field.related_model is not None:
-            field = field.related_model._meta.get_field("slug")
+            # Resolved to the model class once the apps are loaded, never the lazy "self".
+            field = cast("type[models.Model]", field.related_model)._meta.get_field("slug")
         return getattr(field, "max_length", None)
 
     @property

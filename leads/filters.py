@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django import forms
@@ -60,7 +60,7 @@ class LeadListForm(forms.Form):
     FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
         for name in self.DATES:
             day = cleaned.get(name)
             if day is not None and not self.FIRST_DAY <= day <= self.LAST_DAY:

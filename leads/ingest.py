@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
@@ -229,6 +229,6 @@ def create_lead(*, item: dict[str, Any], actor: Any) -> Lead:
             # transaction rolls that back, so a lead typed in twice (even by two people at once) is an
             # error, not a silent update.
             raise LeadExists(result.id or 0)
-        lead = Lead.objects.get(pk=result.id)
+        lead = Lead.objects.get(pk=cast(int, result.id))  # a created lead has its id
         record(actor=actor, action="lead.created", obj=lead, data={"email": lead.email})
     return lead

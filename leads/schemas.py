@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
+from django.db.models import TextChoices
 from django_countries import countries
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
 from pydantic import ValidationError as PydanticValidationError
@@ -94,7 +95,7 @@ def _field_type(field: LeadField) -> tuple[Any, Any]:
             str, StringConstraints(strip_whitespace=True, max_length=max_length), AfterValidator(one_line)
         ], ""
     if field.kind is Kind.CHOICE:
-        return field.choices | None, None
+        return cast(type[TextChoices], field.choices) | None, None  # a choice field has its choices
     if field.kind is Kind.BOOL:
         return bool | None, None
     if field.kind is Kind.COUNT:
@@ -108,12 +109,13 @@ def _field_type(field: LeadField) -> tuple[Any, Any]:
     raise TypeError(f"no payload type for a {field.kind} field ({field.name})")
 
 
+_WRITABLE_TYPES: dict[str, Any] = {field.name: _field_type(field) for field in WRITABLE_FIELDS}
 LeadIn: type[BaseModel] = create_model(
     "LeadIn",
     __doc__="Lead fields a client may write; every field but ``email`` is optional.",
     __config__=ConfigDict(extra="forbid", str_strip_whitespace=True),
     __module__=__name__,
-    **{field.name: _field_type(field) for field in WRITABLE_FIELDS},
+    **_WRITABLE_TYPES,
 )
 LeadPatch: type[BaseModel] = create_model(
     "LeadPatch",

@@ -76,7 +76,7 @@ def form_context(
     """
     values = values or {}
     errors = errors or {}
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"input": item, "value": str(values.get(item.name) or ""), "errors": errors.get(item.name, [])}
         for item in form_inputs(form)
     ]

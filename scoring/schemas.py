@@ -233,30 +233,30 @@ class ModelChanges(BaseModel):
 
     mql_threshold: Annotated[
         StrictInt, Field(ge=0, le=100_000), _message("Must be a whole number between 0 and 100000.")
-    ] = None
+    ] = None  # type: ignore[assignment]  # None: not sent (null is refused)
     min_grade: Annotated[Any, _one_of(list(Grade.values), "Must be one of A, B, C, D.")] = None
     engagement_half_life_days: Annotated[
         StrictInt | StrictFloat,
         Field(ge=0.5, le=3650),
         _message("Must be a number of days between 0.5 and 3650."),
         AfterValidator(float),
-    ] = None
+    ] = None  # type: ignore[assignment]  # None: not sent (null is refused)
     fit_rules: Annotated[
         list[FitRuleIn], _list_of(MAX_RULES, f"Must be a list of at most {MAX_RULES} rules.")
-    ] = None
+    ] = None  # type: ignore[assignment]  # None: not sent (null is refused)
     engagement_rules: Annotated[
         list[EngagementRuleIn],
         _list_of(len(ActivityType.values), "Must be a list with at most one rule per activity type."),
         AfterValidator(_one_rule_per_type),
-    ] = None
+    ] = None  # type: ignore[assignment]  # None: not sent (null is refused)
     grade_bands: Annotated[
         GradeBands,
         _message('Must be {"A": n, "B": n, "C": n} with whole numbers.'),
         AfterValidator(_bands_in_order),
-    ] = None
+    ] = None  # type: ignore[assignment]  # None: not sent (null is refused)
     note: Annotated[
         StrictStr, Field(max_length=500), _message("Must be a text of at most 500 characters.")
-    ] = None
+    ] = None  # type: ignore[assignment]  # None: not sent (null is refused)
 
     @field_validator("note", mode="after")
     @classmethod

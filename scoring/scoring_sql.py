@@ -14,9 +14,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
+from django.db.models import Field
 
 from leads.models import Activity, Campaign, Lead, Persona
 from scoring.models import ScoreChange
@@ -60,7 +61,7 @@ def _field_sql(name: str) -> str:
         return _DOMAIN
     if name == "free_mail":
         return f"({_lower(_DOMAIN)} = ANY(%(free_mail_domains)s))"
-    return f"l.{Lead._meta.get_field(name).column}"
+    return f"l.{cast(Field, Lead._meta.get_field(name)).column}"
 
 
 def _condition(rule: FitRule, params: dict[str, Any]) -> str:
@@ -325,7 +326,7 @@ def write_scores(*, rows: Sequence[tuple[Any, ...]]) -> None:
     """
     if not rows:
         return
-    fields = [Lead._meta.get_field(name) for name in WRITTEN_FIELDS]
+    fields = [cast(Field, Lead._meta.get_field(name)) for name in WRITTEN_FIELDS]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     sql = f"UPDATE {quote(Lead._meta.db_table)} SET {assignments} WHERE id = %s"
