@@ -55,7 +55,7 @@ def run(*, leads: int, reps: int, batch: int) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from funnel.handoff import promote_qualified_leads
+    from funnel.promotion import promote_qualified_leads
     from funnel.models import Handoff, RepProfile
     from leads.models import Lead, Stage, Transition
     from scoring.models import ScoringModel
@@ -86,11 +86,11 @@ def run(*, leads: int, reps: int, batch: int) -> None:
             INSERT INTO {Lead._meta.db_table} (email, first_name, last_name, company, job_title, seniority,
                 industry, country, phone, source, utm_source, utm_medium, utm_campaign, external_id,
                 attributes, score, fit_score, engagement_score, grade, score_breakdown, stage,
-                created_at, updated_at)
+                created_at, updated_at, name_key, phone_e164)
             SELECT 'lead' || g || '@bench.example', 'Lead', g::text, 'Acme', 'VP', 'vp', 'software',
                 CASE WHEN g %% 1000 < %s THEN (ARRAY['DE','AT','CH'])[1 + g %% 3]
                      ELSE (ARRAY['US','GB','FR','SE','NL'])[1 + g %% 5] END,
-                '', 'web', '', '', '', '', '{{}}', 80, 50, 30, 'A', '[]', 'inquiry', now(), now()
+                '', 'web', '', '', '', '', '{{}}', 80, 50, 30, 'A', '[]', 'inquiry', now(), now(), '', ''
             FROM generate_series(1, %s) AS g
             """,
             [int(dach_share * 1000), leads],

@@ -108,14 +108,14 @@ def generate(*, leads: int) -> None:
             INSERT INTO leads_lead (email, first_name, last_name, company, job_title, seniority,
                 industry, country, phone, source, utm_source, utm_medium, utm_campaign, external_id,
                 attributes, score, fit_score, engagement_score, grade, score_breakdown, stage, created_at,
-                updated_at, campaign_id, persona_id, owner_id)
+                updated_at, campaign_id, persona_id, owner_id, name_key, phone_e164)
             SELECT 'lead' || g || '@bench.example', 'Lead', g::text, 'Company ' || (g % 5000),
                 '', '', '', '', '',
                 CASE WHEN g % 10 = 0 THEN 'outbound' ELSE ({sources})[1 + g % 9] END,
                 '', '', '', '', '{{}}', 0, 0, 0, 'C', '[]', 'inquiry', c.at, c.at,
                 CASE WHEN g % 8 = 0 THEN NULL ELSE ({campaign_ids})[1 + (g * 7) % {CAMPAIGNS}] END,
                 ({persona_ids})[1 + (g * 13) % {PERSONAS}],
-                ({rep_ids})[1 + (g * 31) % {REPS}]
+                ({rep_ids})[1 + (g * 31) % {REPS}], '', ''
             FROM generate_series(1, {int(leads)}) g,
                  LATERAL (SELECT now() - random() * interval '730 days' + g * interval '0 days' AS at) c
             ORDER BY c.at

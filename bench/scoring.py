@@ -85,7 +85,8 @@ def generate(*, leads: int, activities: int) -> None:
             INSERT INTO leads_lead (email, first_name, last_name, company, job_title, seniority,
                 is_decision_maker, company_size, industry, country, phone, persona_id, source, utm_source,
                 utm_medium, utm_campaign, external_id, consent, attributes, score, fit_score,
-                engagement_score, grade, score_breakdown, stage, created_at, updated_at)
+                engagement_score, grade, score_breakdown, stage, created_at, updated_at, name_key,
+                phone_e164)
             SELECT 'lead' || g || '@' || CASE WHEN r_mail < 0.1 THEN 'gmail.com'
                                               ELSE 'firm' || mod(g, 20000) || '.example' END,
                    'Pat', 'Lead' || g, 'Firm ' || mod(g, 20000),
@@ -98,7 +99,7 @@ def generate(*, leads: int, activities: int) -> None:
                    CASE WHEN r_per < 0.9
                         THEN (%(personas)s::bigint[])[1 + floor(r_per / 0.9 * %(n_personas)s)::int] END,
                    'web', '', '', '', '', true, '{}'::jsonb, 0, 0, 0, 'D', '[]'::jsonb, 'inquiry',
-                   now() - r_age * interval '365 days', now() - r_age * interval '365 days'
+                   now() - r_age * interval '365 days', now() - r_age * interval '365 days', '', ''
             FROM (
                 SELECT g, 1 + floor(random() * %(n_titles)s)::int AS t,
                        random() AS r_mail, random() AS r_dm, random() AS r_size, random() AS r_ind,
