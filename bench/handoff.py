@@ -55,8 +55,8 @@ def run(*, leads: int, reps: int, batch: int) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from funnel.promotion import promote_qualified_leads
     from funnel.models import Handoff, RepProfile
+    from funnel.promotion import promote_qualified_leads
     from leads.models import Lead, Stage, Transition
     from scoring.models import ScoringModel
 
