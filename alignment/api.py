@@ -20,6 +20,7 @@ from alignment.scopes import InvalidScope, Scope, resolve_scope
 from alignment.snapshots import read_snapshot
 from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
+from core.pagination import page_class
 from core.permissions import API_PERMISSIONS
 from core.roles import MANAGERS
 from core.serializers import StrictModelSerializer, StrictSerializer, no_control_characters
@@ -186,7 +187,8 @@ class GoalViewSet(
         "destroy": MANAGERS_ONLY,
     }
     serializer_class = GoalSerializer
-    pagination_class = None
+    pagination_class = page_class(size=100, maximum=500)
+    ordering = "period"
     filter_backends: list[Any] = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -205,9 +207,9 @@ class GoalViewSet(
             goals = goals.filter(period=period_param(request.query_params["period"]).key)
         if "metric" in request.query_params:
             goals = goals.filter(metric=request.query_params["metric"])
-        goals = list(goals)
-        context = {**self.get_serializer_context(), "progress": progress_for(goals)}
-        return Response(GoalSerializer(goals, many=True, context=context).data)
+        page = self.paginate_queryset(goals)
+        context = {**self.get_serializer_context(), "progress": progress_for(page)}
+        return self.get_paginated_response(GoalSerializer(page, many=True, context=context).data)
 
     @extend_schema(parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)])
     def create(self, request: Request) -> Response:

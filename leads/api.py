@@ -8,15 +8,15 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from pydantic import BaseModel, Field
-from rest_framework import filters, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
+from core.pagination import page_class
 from core.permissions import API_PERMISSIONS
 from core.serializers import StrictModelSerializer, batch_items, require_object
 from core.text import no_control_characters
@@ -115,13 +115,6 @@ BatchResultSerializer = inline_serializer(
 )
 
 
-class LeadCursorPagination(CursorPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-    ordering = "-created_at"
-
-
 def batch_response(result: IngestResult) -> Response:
     """The per-item answer of a batch endpoint."""
     return Response(
@@ -149,8 +142,7 @@ class LeadViewSet(
         "notes": Scope.WRITE,
     }
     serializer_class = LeadSerializer
-    pagination_class = LeadCursorPagination
-    filter_backends = [*viewsets.GenericViewSet.filter_backends, filters.OrderingFilter]
+    pagination_class = page_class(size=50, maximum=500)
     filterset_class = LeadFilter
     ordering_fields = ["score", "created_at", "updated_at"]
     ordering = "-created_at"

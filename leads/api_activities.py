@@ -7,13 +7,13 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
+from core.pagination import page_class
 from core.permissions import API_PERMISSIONS
 from core.serializers import batch_items, require_object
 from leads.activities import MAX_BATCH, record_activities
@@ -50,20 +50,14 @@ class ActivityFilter(django_filters.FilterSet):
         fields = ["lead", "type", "occurred_since"]
 
 
-class ActivityCursorPagination(CursorPagination):
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
-    ordering = ("-occurred_at", "-id")
-
-
 class ActivityViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Activities: record one or a batch (by lead id or e-mail, deduplicated by external_id), list."""
 
     permission_classes = API_PERMISSIONS
     required_scopes = {"create": Scope.INGEST, "batch": Scope.INGEST, "list": Scope.READ}
     serializer_class = ActivitySerializer
-    pagination_class = ActivityCursorPagination
+    pagination_class = page_class(size=100, maximum=1000)
+    ordering = "-occurred_at"
     filterset_class = ActivityFilter
     http_method_names = ["get", "post", "head", "options"]
 
