@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -139,16 +139,12 @@ class _LeadAction(IdempotentPostMixin, APIView):
     required_scopes = {"post": Scope.WRITE, "get": Scope.READ}
 
 
-IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)
-
-
 class AcceptLead(_LeadAction):
     allowed_roles = {"post": (SALES, MANAGERS)}
 
     @extend_schema(
         request=None,
         responses={200: MoveResult},
-        parameters=[IDEMPOTENCY],
         description="Accept a hand-off (its owner or a manager): MQL → SAL. 409 if no longer waiting.",
     )
     def post(self, request: Request, lead_id: int) -> Response:
@@ -163,7 +159,6 @@ class RejectLead(_LeadAction):
     @extend_schema(
         request=RejectIn,
         responses={200: MoveResult},
-        parameters=[IDEMPOTENCY],
         description="Reject a hand-off with a reason and an optional note: MQL → Nurture.",
     )
     def post(self, request: Request, lead_id: int) -> Response:
@@ -181,7 +176,6 @@ class MoveLead(_LeadAction):
     @extend_schema(
         request=MoveIn,
         responses={200: MoveResult},
-        parameters=[IDEMPOTENCY],
         description="Move a lead to another stage; a move that makes no sense is a 400 naming the "
         "allowed moves. Each team moves leads out of and into its own stages; managers move any.",
     )
@@ -204,7 +198,6 @@ class AssignLead(_LeadAction):
     @extend_schema(
         request=AssignIn,
         responses={200: LeadSerializer},
-        parameters=[IDEMPOTENCY],
         description="A manager hands the lead to another rep; a waiting hand-off gets a new SLA clock.",
     )
     def post(self, request: Request, lead_id: int) -> Response:

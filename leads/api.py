@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from pydantic import BaseModel, Field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
+from pydantic import BaseModel, ConfigDict, Field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -20,10 +20,10 @@ from core.pagination import page_class
 from core.permissions import API_PERMISSIONS
 from core.serializers import StrictModelSerializer, batch_items, require_object
 from core.text import no_control_characters
-from leads.fields import ANSWER_NAMES, DETAIL_NAMES
+from leads.fields import ANSWER_NAMES, CHOICE_NAMES, DETAIL_NAMES
 from leads.filters import LeadFilter
 from leads.ingest import MAX_BATCH, IngestResult, update_lead, upsert_leads
-from leads.models import Lead, Note
+from leads.models import Lead, Note, Seniority, Source
 from leads.notes import add_note
 from leads.schemas import LeadIn, LeadPatch, validate_lead
 from leads.selectors import get_lead_for, leads_visible_to
@@ -36,16 +36,25 @@ def _iso(value: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def _choice_or_null(name: str) -> Any:
+    return lambda lead: getattr(lead, name) or None
+
+
 class LeadSerializer(serializers.ModelSerializer):
     """Lead output. The declared fields describe it in the schema; ``to_representation`` builds it directly,
     since DRF's per-instance field construction would dominate a single-lead request."""
 
-    persona = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    seniority = serializers.ChoiceField(choices=Seniority.choices, allow_null=True, read_only=True)
+    source = serializers.ChoiceField(choices=Source.choices, allow_null=True, read_only=True)
+    persona = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    owner = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="A user id.")
     stage = serializers.CharField(source="stage_id", read_only=True, help_text="The stage's slug.")
+    attributes = serializers.DictField(read_only=True)
     # Output fields that are not the model attribute of the same name; every other field is.
     _computed: dict[str, Any] = {
+        # The table stores "" for a choice never made; the API answers null (never a value outside the enum).
+        **{name: _choice_or_null(name) for name in CHOICE_NAMES},
         "persona": lambda lead: lead.persona.slug if lead.persona_id else None,
         "campaign": lambda lead: lead.campaign.slug if lead.campaign_id else None,
         "owner": lambda lead: lead.owner_id,
@@ -82,7 +91,19 @@ class LeadDetailSerializer(LeadSerializer):
 
 
 class LeadBatchIn(BaseModel):
-    leads: list[LeadIn] = Field(min_length=1, max_length=MAX_BATCH)
+    model_config = ConfigDict(extra="forbid")
+
+    leads: list[LeadIn] = Field(min_length=1, max_length=MAX_BATCH)  # type: ignore[valid-type]
+
+
+# What a client that may not read leads (an ingest-only token) learns of an upsert.
+IngestAckSerializer = inline_serializer(
+    name="IngestAck",
+    fields={
+        "id": serializers.IntegerField(),
+        "status": serializers.ChoiceField(choices=["created", "updated"]),
+    },
+)
 
 
 class NoteSerializer(StrictModelSerializer):
@@ -159,9 +180,20 @@ class LeadViewSet(
 
     @extend_schema(
         request=LeadIn,
-        responses={200: LeadDetailSerializer, 201: LeadDetailSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
-        description="Upsert one lead by e-mail: 201 when created, 200 when updated. Fields absent stay.",
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="LeadUpserted",
+                serializers=[LeadDetailSerializer, IngestAckSerializer],
+                resource_type_field_name=None,
+            ),
+            201: PolymorphicProxySerializer(
+                component_name="LeadUpserted",
+                serializers=[LeadDetailSerializer, IngestAckSerializer],
+                resource_type_field_name=None,
+            ),
+        },
+        description="Upsert one lead by e-mail: 201 when created, 200 when updated. Fields absent stay. "
+        "The answer is the lead's detail when the client may read leads, otherwise only its id and status.",
     )
     def create(self, request: Request) -> Response:
         result = upsert_leads(items=[require_object(request.data)]).results[0]
@@ -174,7 +206,6 @@ class LeadViewSet(
     @extend_schema(
         request=LeadBatchIn,
         responses={200: BatchResultSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         description="Upsert 1 to 1000 leads; each item gets its own result; bad items never block good ones.",
     )
     @action(detail=False, methods=["post"])

@@ -5,17 +5,23 @@ from django.db.models import Q, QuerySet
 
 from leads.models import Grade, Lead
 
+# Numbers a filter compares with an integer column: larger ones would overflow it (a 500, not an answer).
+MAX_ID = 2**63 - 1
+_SCORE = {"min_value": -(2**31), "max_value": 2**31 - 1}
+
 
 class LeadFilter(django_filters.FilterSet):
     """Filters shared by the lead list API and the lead list page."""
 
     stage = django_filters.CharFilter(field_name="stage")
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    owner = django_filters.NumberFilter(
+        field_name="owner_id", min_value=0, max_value=MAX_ID, decimal_places=0
+    )
     persona = django_filters.CharFilter(field_name="persona__slug")
     campaign = django_filters.CharFilter(field_name="campaign__slug")
     grade = django_filters.ChoiceFilter(field_name="grade", choices=Grade.choices)
-    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
-    max_score = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
+    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", **_SCORE)
+    max_score = django_filters.NumberFilter(field_name="score", lookup_expr="lte", **_SCORE)
     updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
 
