@@ -181,6 +181,10 @@ def document_problems(result: dict[str, Any], generator: Any, request: Any, publ
     for name, schema in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request") and schema.get("type") == "object":
             schema.setdefault("additionalProperties", False)
+            # A field left out is not its default: an upsert or a change keeps the stored value, so a
+            # generated client must not fill it in.
+            for field in schema.get("properties", {}).values():
+                field.pop("default", None)
     result.setdefault("components", {}).setdefault("schemas", {})[PROBLEM] = _PROBLEM_SCHEMA
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():

@@ -19,7 +19,7 @@ from core.permissions import API_PERMISSIONS
 from core.serializers import batch_items, require_object
 from leads.activities import MAX_BATCH, ActivityIn, record_activities
 from leads.api import BatchResultSerializer, batch_response
-from leads.filters import MAX_ID
+from leads.filters import MAX_ID, PresentIsoDateTimeFilter
 from leads.models import Activity, ActivityType
 from leads.selectors import leads_visible_to
 
@@ -40,7 +40,7 @@ class ActivityBatchIn(BaseModel):
 class ActivityFilter(django_filters.FilterSet):
     lead = django_filters.NumberFilter(field_name="lead_id", min_value=0, max_value=MAX_ID, decimal_places=0)
     type = django_filters.ChoiceFilter(choices=ActivityType.choices)
-    occurred_since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_since = PresentIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
 
     class Meta:
         model = Activity

@@ -1,9 +1,27 @@
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from leads.models import Grade, Lead
+
+
+class _PresentIsoDateTimeField(IsoDateTimeField):
+    def clean(self, value: Any) -> Any:
+        if value == "":  # sent, but empty: not a time (absent is None, and means no filter)
+            raise ValidationError("Enter an ISO 8601 date and time.", code="invalid")
+        return super().clean(value)
+
+
+class PresentIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 time filter that refuses an empty value rather than ignoring it."""
+
+    field_class = _PresentIsoDateTimeField
+
 
 # Numbers a filter compares with an integer column: larger ones would overflow it (a 500, not an answer).
 MAX_ID = 2**63 - 1
@@ -22,7 +40,7 @@ class LeadFilter(django_filters.FilterSet):
     grade = django_filters.ChoiceFilter(field_name="grade", choices=Grade.choices)
     min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", **_SCORE)
     max_score = django_filters.NumberFilter(field_name="score", lookup_expr="lte", **_SCORE)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = PresentIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
 
     class Meta:
