@@ -18,7 +18,7 @@ from core.idempotency import IdempotentPostMixin
 from core.models import Scope
 from core.pagination import page_class
 from core.permissions import API_PERMISSIONS
-from core.serializers import StrictModelSerializer, batch_items, require_object
+from core.serializers import StrictModelSerializer, batch_items, per_item_schema, require_object
 from core.text import no_control_characters
 from leads.fields import ANSWER_NAMES, CHOICE_NAMES, DETAIL_NAMES
 from leads.filters import LeadFilter
@@ -91,7 +91,7 @@ class LeadDetailSerializer(LeadSerializer):
 
 
 class LeadBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=per_item_schema("leads"))
 
     leads: list[LeadIn] = Field(min_length=1, max_length=MAX_BATCH)  # type: ignore[valid-type]
 

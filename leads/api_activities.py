@@ -16,7 +16,7 @@ from core.idempotency import IdempotentPostMixin
 from core.models import Scope
 from core.pagination import page_class
 from core.permissions import API_PERMISSIONS
-from core.serializers import batch_items, require_object
+from core.serializers import batch_items, per_item_schema, require_object
 from leads.activities import MAX_BATCH, ActivityIn, record_activities
 from leads.api import BatchResultSerializer, batch_response
 from leads.filters import MAX_ID, PresentIsoDateTimeFilter
@@ -32,7 +32,7 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 
 class ActivityBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=per_item_schema("activities"))
 
     activities: list[ActivityIn] = Field(min_length=1, max_length=MAX_BATCH)
 

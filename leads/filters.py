@@ -25,7 +25,7 @@ class PresentIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 # Numbers a filter compares with an integer column: larger ones would overflow it (a 500, not an answer).
 MAX_ID = 2**63 - 1
-_SCORE = {"min_value": -(2**31), "max_value": 2**31 - 1}
+_SCORE = {"min_value": -(2**31), "max_value": 2**31 - 1, "decimal_places": 0}
 
 
 class LeadFilter(django_filters.FilterSet):

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 
 from core.tokens import issue_token
@@ -20,6 +22,17 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 PACKAGE = "alignment_contract_client"
+
+
+@pytest.fixture
+def wsgi_app():
+    """The WSGI app, called in the test's own transaction: as Django's test client does, requests must not
+    close the database connection when they end."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield get_wsgi_application()
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -53,7 +66,7 @@ def generated(tmp_path, monkeypatch):
         del sys.modules[name]
 
 
-def test_a_generated_client_upserts_batches_pages_reads_changes_and_reads_an_error(generated):
+def test_a_generated_client_upserts_batches_pages_reads_changes_and_reads_an_error(generated, wsgi_app):
     from_package = generated.__name__
     api = importlib.import_module(f"{from_package}.api.v1")
     models = importlib.import_module(f"{from_package}.models")
@@ -67,7 +80,7 @@ def test_a_generated_client_upserts_batches_pages_reads_changes_and_reads_an_err
         base_url="http://testserver",
         token=token,
         raise_on_unexpected_status=True,
-        httpx_args={"transport": httpx.WSGITransport(app=get_wsgi_application())},
+        httpx_args={"transport": httpx.WSGITransport(app=wsgi_app)},
     )
 
     body = models.LeadInRequest(email="Ann@Example.com", first_name="Ann", seniority=models.SeniorityEnum.VP)

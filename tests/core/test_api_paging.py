@@ -199,3 +199,19 @@ def test_an_unknown_ordering_or_page_size_is_a_400(marketer, params):
     response = client_for(marketer).get("/api/v1/leads/", params)
     assert response.status_code == 400
     assert set(response.json()["errors"]) == set(params)
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/api/v1/leads/", {"min_score": "0.5"}),
+        ("/api/v1/leads/", {"owner": "1e300"}),
+        ("/api/v1/leads/", {"updated_since": ""}),
+        ("/api/v1/activities/", {"lead": "-2.0e+216"}),
+        ("/api/v1/activities/", {"occurred_since": ""}),
+    ],
+)
+def test_list_filters_refuse_what_the_schema_refuses(marketer, url, params):
+    response = client_for(marketer).get(url, params)
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == set(params)
