@@ -21,7 +21,7 @@ from core.permissions import API_PERMISSIONS
 from core.serializers import StrictModelSerializer, batch_items, per_item_schema, require_object
 from core.text import no_control_characters
 from leads.fields import ANSWER_NAMES, CHOICE_NAMES, DETAIL_NAMES
-from leads.filters import LeadFilter
+from leads.filters import LeadApiFilter
 from leads.ingest import MAX_BATCH, IngestResult, update_lead, upsert_leads
 from leads.models import Lead, Note, Seniority, Source
 from leads.notes import add_note
@@ -164,7 +164,7 @@ class LeadViewSet(
     }
     serializer_class = LeadSerializer
     pagination_class = page_class(size=50, maximum=500)
-    filterset_class = LeadFilter
+    filterset_class = LeadApiFilter
     ordering_fields = ["score", "created_at", "updated_at"]
     ordering = "-created_at"
     http_method_names = ["get", "post", "patch", "head", "options"]

@@ -19,7 +19,7 @@ from core.permissions import API_PERMISSIONS
 from core.serializers import batch_items, per_item_schema, require_object
 from leads.activities import MAX_BATCH, ActivityIn, record_activities
 from leads.api import BatchResultSerializer, batch_response
-from leads.filters import MAX_ID, PresentIsoDateTimeFilter
+from leads.filters import MAX_ID, PresentChoiceFilter, PresentIsoDateTimeFilter
 from leads.models import Activity, ActivityType
 from leads.selectors import leads_visible_to
 
@@ -39,7 +39,7 @@ class ActivityBatchIn(BaseModel):
 
 class ActivityFilter(django_filters.FilterSet):
     lead = django_filters.NumberFilter(field_name="lead_id", min_value=0, max_value=MAX_ID, decimal_places=0)
-    type = django_filters.ChoiceFilter(choices=ActivityType.choices)
+    type = PresentChoiceFilter(choices=ActivityType.choices)
     occurred_since = PresentIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
 
     class Meta:

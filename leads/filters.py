@@ -5,22 +5,33 @@ from typing import Any
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django_filters.fields import IsoDateTimeField
+from django.forms import Field
+from django_filters.fields import ChoiceField, IsoDateTimeField
 
 from leads.models import Grade, Lead
 
 
-class _PresentIsoDateTimeField(IsoDateTimeField):
-    def clean(self, value: Any) -> Any:
-        if value == "":  # sent, but empty: not a time (absent is None, and means no filter)
-            raise ValidationError("Enter an ISO 8601 date and time.", code="invalid")
-        return super().clean(value)
+def _present(field_class: type[Field]) -> type[Field]:
+    """The form field, refusing a value sent empty (absent is None, and means no filter)."""
+
+    def clean(self: Field, value: Any) -> Any:
+        if value == "":
+            raise ValidationError("Sent empty: leave the parameter out, or give a value.", code="invalid")
+        return field_class.clean(self, value)
+
+    return type(f"Present{field_class.__name__}", (field_class,), {"clean": clean})
 
 
 class PresentIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     """An ISO 8601 time filter that refuses an empty value rather than ignoring it."""
 
-    field_class = _PresentIsoDateTimeField
+    field_class = _present(IsoDateTimeField)
+
+
+class PresentChoiceFilter(django_filters.ChoiceFilter):
+    """A choice filter that refuses an empty value (not one of the choices) rather than ignoring it."""
+
+    field_class = _present(ChoiceField)
 
 
 # Numbers a filter compares with an integer column: larger ones would overflow it (a 500, not an answer).
@@ -40,7 +51,7 @@ class LeadFilter(django_filters.FilterSet):
     grade = django_filters.ChoiceFilter(field_name="grade", choices=Grade.choices)
     min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", **_SCORE)
     max_score = django_filters.NumberFilter(field_name="score", lookup_expr="lte", **_SCORE)
-    updated_since = PresentIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
 
     class Meta:
@@ -57,3 +68,11 @@ class LeadFilter(django_filters.FilterSet):
                 | Q(company__icontains=term)
             )
         return queryset
+
+
+class LeadApiFilter(LeadFilter):
+    """The API's lead filters: a parameter sent empty is refused, as its schema says (the page's form sends
+    an empty value for "any", so ``LeadFilter`` ignores it)."""
+
+    grade = PresentChoiceFilter(field_name="grade", choices=Grade.choices)
+    updated_since = PresentIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")

@@ -208,10 +208,20 @@ def test_an_unknown_ordering_or_page_size_is_a_400(marketer, params):
         ("/api/v1/leads/", {"owner": "1e300"}),
         ("/api/v1/leads/", {"updated_since": ""}),
         ("/api/v1/activities/", {"lead": "-2.0e+216"}),
+        ("/api/v1/leads/", {"grade": ""}),
         ("/api/v1/activities/", {"occurred_since": ""}),
+        ("/api/v1/activities/", {"type": ""}),
     ],
 )
 def test_list_filters_refuse_what_the_schema_refuses(marketer, url, params):
     response = client_for(marketer).get(url, params)
     assert response.status_code == 400
     assert set(response.json()["errors"]) == set(params)
+
+
+def test_the_lead_list_page_still_reads_an_empty_grade_as_any(client, marketer):
+    LeadFactory(grade="B")
+    client.force_login(marketer)
+    response = client.get("/leads/", {"grade": "", "search": ""})
+    assert response.status_code == 200
+    assert len(response.context["leads"]) == 1
