@@ -20,6 +20,7 @@ from alignment.scopes import InvalidScope, Scope, resolve_scope
 from alignment.snapshots import read_snapshot
 from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
+from core.pagination import page_class
 from core.permissions import API_PERMISSIONS
 from core.roles import MANAGERS
 from core.serializers import StrictModelSerializer, StrictSerializer, no_control_characters
@@ -49,13 +50,27 @@ class KpiDefinitionSerializer(serializers.Serializer):
     higher_is_better = serializers.BooleanField()
 
 
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "number"},
+            {"type": "object", "additionalProperties": {"type": "integer"}},
+            {"type": "null"},
+        ],
+        "description": "A number, an object of counts (reject_reasons), or null when not computed.",
+    }
+)
+class KpiValueField(serializers.JSONField):
+    pass
+
+
 KpiValuesSerializer = inline_serializer(
     name="KpiValues",
     fields={
         "period": serializers.CharField(),
         "scope": serializers.CharField(),
         "computed_at": serializers.DateTimeField(allow_null=True),
-        "metrics": serializers.DictField(child=serializers.JSONField(allow_null=True)),
+        "metrics": serializers.DictField(child=KpiValueField(allow_null=True)),
     },
 )
 
@@ -71,6 +86,7 @@ class KpiViewSet(IdempotentPostMixin, viewsets.ViewSet):
 
     permission_classes = API_PERMISSIONS
     allowed_roles = {"refresh": MANAGERS_ONLY}
+    single_object_list = True  # GET /kpis/ answers one object: the period's values
 
     @extend_schema(
         parameters=[
@@ -107,7 +123,6 @@ class KpiViewSet(IdempotentPostMixin, viewsets.ViewSet):
         responses={
             202: inline_serializer(name="KpiRefreshQueued", fields={"periods": serializers.ListField()})
         },
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         description="Queue a recomputation (managers). Default: the current and previous month and quarter.",
     )
     @action(detail=False, methods=["post"])
@@ -121,7 +136,7 @@ class KpiViewSet(IdempotentPostMixin, viewsets.ViewSet):
 
 
 class ProgressSerializer(serializers.Serializer):
-    value = serializers.JSONField(allow_null=True)
+    value = KpiValueField(allow_null=True)
     ratio = serializers.FloatField(allow_null=True)
     expected_ratio = serializers.FloatField()
     status = serializers.ChoiceField(choices=["on_track", "at_risk", "off_track"])
@@ -186,7 +201,8 @@ class GoalViewSet(
         "destroy": MANAGERS_ONLY,
     }
     serializer_class = GoalSerializer
-    pagination_class = None
+    pagination_class = page_class(size=100, maximum=500)
+    ordering = "period"
     filter_backends: list[Any] = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -208,11 +224,10 @@ class GoalViewSet(
             if metric not in {kpi.key for kpi in GOAL_METRICS}:  # a NUL here would reach PostgreSQL
                 raise ValidationProblem({"metric": ["Must be the key of a KPI that goals can target."]})
             goals = goals.filter(metric=metric)
-        goals = list(goals)
-        context = {**self.get_serializer_context(), "progress": progress_for(goals)}
-        return Response(GoalSerializer(goals, many=True, context=context).data)
+        page = self.paginate_queryset(goals)
+        context = {**self.get_serializer_context(), "progress": progress_for(page)}
+        return self.get_paginated_response(GoalSerializer(page, many=True, context=context).data)
 
-    @extend_schema(parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)])
     def create(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -7,7 +7,6 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 from core.errors import ValidationProblem
 from core.models import Notification
 from core.notifications import mark_all_read, mark_read, unread_count
+from core.pagination import KeysetPagination
 from core.permissions import API_PERMISSIONS
 from core.serializers import require_object
 
@@ -28,11 +28,9 @@ class NotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationPagination(CursorPagination):
+class NotificationPagination(KeysetPagination):
     page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 200
-    ordering = ("-created_at", "-id")
 
     def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)
@@ -52,6 +50,7 @@ class NotificationList(generics.ListAPIView):
     permission_classes = API_PERMISSIONS
     serializer_class = NotificationSerializer
     pagination_class = NotificationPagination
+    ordering = "-created_at"
 
     queryset = Notification.objects.none()  # for the schema; requests get their own user's
 

@@ -9,12 +9,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.idempotency import IdempotentPostMixin
 from core.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEventType
+from core.pagination import page_class
 from core.permissions import API_PERMISSIONS
 from core.roles import MANAGERS
 from core.serializers import StrictModelSerializer, require_object
@@ -73,13 +73,6 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         ]
 
 
-class DeliveryCursorPagination(CursorPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-    ordering = "-id"
-
-
 class WebhookEndpointViewSet(
     IdempotentPostMixin,
     mixins.ListModelMixin,
@@ -132,7 +125,7 @@ class WebhookEndpointViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={200: WebhookDeliverySerializer(many=True)})
-    @action(detail=True, methods=["get"], pagination_class=DeliveryCursorPagination)
+    @action(detail=True, methods=["get"], pagination_class=page_class(size=50, maximum=200))
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """Every delivery to this endpoint, newest first, each with its attempts (status, code, time)."""
         endpoint = self.get_object()

@@ -23,7 +23,7 @@ from core.errors import Conflict, Unprocessable, ValidationProblem
 from core.models import ApiToken, IdempotencyKey
 
 HEADER = "Idempotency-Key"
-_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def claim_key(*, client: str, key: str, fingerprint: str) -> Claim:
 
     Runs in its own committed transaction so that concurrent requests with the same key see the claim.
     """
-    if not _VALID_KEY.match(key):
+    if not VALID_KEY.match(key):
         raise ValidationProblem({HEADER: ["Must be 1 to 255 visible ASCII characters."]})
     now = timezone.now()
     ttl = timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)

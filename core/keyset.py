@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar, cast
 from django.core.exceptions import ValidationError
 from django.db.models import Field, Model, Q, QuerySet
 
+from core.errors import ValidationProblem
 from core.inputs import datetime_problem
 
 M = TypeVar("M", bound=Model)
@@ -43,7 +44,9 @@ class KeysetPage(Generic[M]):
         return bool(self.next_cursor or self.previous_cursor)
 
 
-def _dump(value: Any) -> Any:
+def _dump(value: Any, *, nested: bool = False) -> Any:
+    if isinstance(value, tuple | list) and not nested:  # a compound key, such as (time, type)
+        return [_dump(part, nested=True) for part in value]
     if isinstance(value, dt.datetime):
         return {"dt": value.isoformat()}
     if isinstance(value, int | str) and not isinstance(value, bool):
@@ -51,7 +54,9 @@ def _dump(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} in a cursor")
 
 
-def _load(value: Any) -> Any:
+def _load(value: Any, *, nested: bool = False) -> Any:
+    if isinstance(value, list) and not nested:
+        return tuple(_load(part, nested=True) for part in value)
     if isinstance(value, dict) and isinstance(value.get("dt"), str):
         parsed = dt.datetime.fromisoformat(value["dt"])
         if parsed.tzinfo is None:
@@ -59,7 +64,7 @@ def _load(value: Any) -> Any:
         problem = datetime_problem(parsed)  # an offset of +16:00 would reach PostgreSQL, which refuses it
         if problem:
             raise ValueError(problem)
-        return parsed
+        return parsed.astimezone(dt.UTC)
     if isinstance(value, int | str) and not isinstance(value, bool):
         return value
     raise ValueError("bad cursor value")
@@ -70,18 +75,28 @@ def encode_cursor(cursor: Cursor) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+# Ids and integer keys in a cursor stay within a signed 64-bit column.
+_MAX_ID = 2**63 - 1
+
+
 def decode_cursor(token: str | None) -> Cursor | None:
     """The cursor, or ``None`` for a missing or malformed one (which then shows the first page)."""
-    if not token or len(token) > 200:
+    if not token or len(token) > 400:
         return None
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        raw = base64.urlsafe_b64decode(token.encode("ascii") + b"=" * (-len(token) % 4))
         value, row_id, direction = json.loads(raw)
         if not isinstance(row_id, int) or isinstance(row_id, bool) or direction not in (FORWARD, BACKWARD):
             return None
+        if not 0 <= row_id <= _MAX_ID or (isinstance(value, int) and abs(value) > _MAX_ID):
+            return None
         return Cursor(value=_load(value), id=row_id, direction=direction)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError):
         return None
+
+
+def invalid_cursor() -> ValidationProblem:
+    return ValidationProblem({"cursor": ["This cursor is not valid here; start again from the first page."]})
 
 
 def _after(key: str, descending: bool, cursor: Cursor, *, reverse: bool) -> Q:
@@ -98,18 +113,30 @@ def _after(key: str, descending: bool, cursor: Cursor, *, reverse: bool) -> Q:
 
 
 def paginate(
-    queryset: QuerySet[M], *, key: str, descending: bool, cursor: str | None, page_size: int
+    queryset: QuerySet[M],
+    *,
+    key: str,
+    descending: bool,
+    cursor: str | None,
+    page_size: int,
+    strict: bool = False,
 ) -> KeysetPage[M]:
     """One page of ``queryset`` ordered by ``key`` then ``id`` (both in the same direction): one query.
 
     ``key`` must be a non-null column of the model, ideally covered by an index on ``(key, id)``.
+    A stale or forged cursor shows the first page, or with ``strict`` (the API) is a ``ValidationProblem``
+    naming ``cursor``.
     """
     position = decode_cursor(cursor)
     try:
         if position is not None:
-            cast(Field, queryset.model._meta.get_field(key)).to_python(position.value)
+            value = cast(Field, queryset.model._meta.get_field(key)).to_python(position.value)
+            if type(value) is not type(position.value):
+                raise TypeError("the cursor's value is not of the key's type")
     except (ValidationError, TypeError, ValueError):  # a stale or forged link shows the first page
         position = None
+    if strict and cursor is not None and position is None:
+        raise invalid_cursor()
     backward = position is not None and position.direction == BACKWARD
     sign = "-" if descending != backward else ""
     ordered = queryset.order_by(f"{sign}{key}", f"{sign}id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rest_framework import serializers
@@ -15,6 +16,7 @@ __all__ = [
     "StrictSerializer",
     "batch_items",
     "no_control_characters",
+    "per_item_schema",
     "require_object",
 ]
 
@@ -59,3 +61,17 @@ def batch_items(data: Any, *, key: str, limit: int) -> list[Any]:
     if not 1 <= len(items) <= limit:
         raise ValidationProblem({key: [f"Send between 1 and {limit} {key}."]})
     return items
+
+
+def per_item_schema(key: str) -> Callable[[dict[str, Any]], None]:
+    """For a batch body's JSON schema: each item should be the single payload, but any item is accepted and
+    answered on its own (a bad item is an error in the results, never a refusal of the whole batch)."""
+
+    def widen(schema: dict[str, Any]) -> None:
+        items = schema["properties"][key]["items"]
+        schema["properties"][key]["items"] = {
+            "anyOf": [items, {}],
+            "description": "Each item is checked on its own; a bad one is an error in its result.",
+        }
+
+    return widen

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
-from core.inputs import int_param
 from core.models import Scope
+from core.pagination import page_class, whole_number
 from core.permissions import API_PERMISSIONS
 from core.roles import MANAGERS, ROLES, SALES
 from core.serializers import StrictSerializer, no_control_characters
@@ -22,7 +23,7 @@ from funnel import handoff, moves
 from leads.api import LeadSerializer
 from leads.models import LostReason, RejectReason, Stage, Transition
 from leads.selectors import get_lead_for
-from leads.timeline import MAX_PAGE_SIZE, lead_timeline
+from leads.timeline import MAX_PAGE_SIZE, TYPES, lead_timeline
 
 
 class StageSerializer(serializers.ModelSerializer):
@@ -49,7 +50,7 @@ class TransitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Transition
-        fields = ["at", "actor", "rule", "reason", "reject_reason", "lost_reason", "amount"]
+        fields = ["id", "at", "actor", "rule", "reason", "reject_reason", "lost_reason", "amount"]
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -160,16 +161,12 @@ class _LeadAction(IdempotentPostMixin, APIView):
     required_scopes = {"post": Scope.WRITE, "get": Scope.READ}
 
 
-IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)
-
-
 class AcceptLead(_LeadAction):
     allowed_roles = {"post": (SALES, MANAGERS)}
 
     @extend_schema(
         request=None,
         responses={200: MoveResult},
-        parameters=[IDEMPOTENCY],
         description="Accept a hand-off (its owner or a manager): MQL → SAL. 409 if no longer waiting.",
     )
     def post(self, request: Request, lead_id: int) -> Response:
@@ -184,7 +181,6 @@ class RejectLead(_LeadAction):
     @extend_schema(
         request=RejectIn,
         responses={200: MoveResult},
-        parameters=[IDEMPOTENCY],
         description="Reject a hand-off with a reason and an optional note: MQL → Nurture.",
     )
     def post(self, request: Request, lead_id: int) -> Response:
@@ -202,7 +198,6 @@ class MoveLead(_LeadAction):
     @extend_schema(
         request=MoveIn,
         responses={200: MoveResult},
-        parameters=[IDEMPOTENCY],
         description="Move a lead to another stage; a move that makes no sense is a 400 naming the "
         "allowed moves. Each team moves leads out of and into its own stages; managers move any.",
     )
@@ -226,7 +221,6 @@ class AssignLead(_LeadAction):
     @extend_schema(
         request=AssignIn,
         responses={200: LeadSerializer},
-        parameters=[IDEMPOTENCY],
         description="A manager hands the lead to another rep; a waiting hand-off gets a new SLA clock.",
     )
     def post(self, request: Request, lead_id: int) -> Response:
@@ -238,57 +232,56 @@ class AssignLead(_LeadAction):
 
 class LeadTransitions(_LeadAction):
     allowed_roles = {"get": ROLES}
+    pagination_class = page_class(size=100, maximum=500)
+    ordering = "-at"
 
     @extend_schema(
         responses={200: TransitionSerializer(many=True)},
-        description="Every stage move of the lead, newest first.",
+        description="Every stage move of the lead, newest first, keyset-paginated.",
     )
     def get(self, request: Request, lead_id: int) -> Response:
         lead = get_lead_for(request.user, lead_id)
         rows = Transition.objects.filter(lead=lead).select_related(
             "from_stage", "to_stage", "reject_reason", "lost_reason"
         )
-        return Response(TransitionSerializer(rows.order_by("-at", "-id"), many=True).data)
+        pager = self.pagination_class()
+        page = pager.paginate_queryset(rows, request, view=self)
+        return pager.get_paginated_response(TransitionSerializer(page, many=True).data)
 
 
-TimelinePage = inline_serializer(
-    name="TimelinePage",
-    fields={
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": serializers.ListField(
-            child=serializers.DictField(),
-            help_text='Items with "type" (activity, transition, note, change), "at", "summary" and their own '
-            "fields.",
-        ),
-    },
-)
+class TimelineItemSerializer(serializers.Serializer):
+    """One item of the timeline; besides these, each type has fields of its own."""
+
+    type = serializers.ChoiceField(choices=list(TYPES))
+    at = serializers.DateTimeField()
+    id = serializers.IntegerField()
+    summary = serializers.CharField()
 
 
 class LeadTimeline(_LeadAction):
     allowed_roles = {"get": ROLES}
+    pagination_class = page_class(size=50, maximum=MAX_PAGE_SIZE)
 
     @extend_schema(
-        responses={200: TimelinePage},
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        description="Activities, stage moves, notes and field changes, newest first, paginated.",
+        responses={200: TimelineItemSerializer(many=True)},
+        description="Activities, stage moves, notes and field changes, newest first, keyset-paginated in the "
+        "order (time, type, id). Activities add kind and metadata; moves from, to, actor, actor_name, rule, "
+        "reason, reject_reason, lost_reason, amount; notes author and author_name; changes actor, actor_name "
+        "and changes [{field, from, to}].",
     )
     def get(self, request: Request, lead_id: int) -> Response:
         lead = get_lead_for(request.user, lead_id)
-        params = request.query_params
-        page = int_param(params.get("page"), name="page", default=1, maximum=100_000)
-        size = int_param(params.get("page_size"), name="page_size", default=50, maximum=MAX_PAGE_SIZE)
-        items, more = lead_timeline(lead=lead, offset=(page - 1) * size, limit=size)
+        pager = self.pagination_class()
+        size = whole_number(
+            request, pager.page_size_query_param, default=pager.page_size, maximum=MAX_PAGE_SIZE
+        )
+        page = lead_timeline(lead=lead, cursor=request.query_params.get(pager.cursor_query_param), limit=size)
 
-        def link(number: int) -> str:
-            params = request.query_params.copy()
-            params["page"] = str(number)
-            return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+        def link(cursor: str | None) -> str | None:
+            if cursor is None:
+                return None
+            return replace_query_param(request.build_absolute_uri(), pager.cursor_query_param, cursor)
 
         return Response(
-            {
-                "next": link(page + 1) if more else None,
-                "previous": link(page - 1) if page > 1 else None,
-                "results": items,
-            }
+            {"next": link(page.next_cursor), "previous": link(page.previous_cursor), "results": page.items}
         )

@@ -57,7 +57,7 @@ def _context(lead: Lead, note_form: NoteForm, *, user: Any) -> dict[str, Any]:
         .order_by("-assigned_at", "-pk")
         .first()
     )
-    timeline, more = lead_timeline(lead=lead, limit=TIMELINE_ITEMS)
+    timeline = lead_timeline(lead=lead, limit=TIMELINE_ITEMS)
     stays = time_in_stages(transitions=transitions, now=now)
     for stay in stays:
         stay["duration_text"] = duration_text(stay["duration"])
@@ -69,8 +69,8 @@ def _context(lead: Lead, note_form: NoteForm, *, user: Any) -> dict[str, Any]:
         "stays": list(reversed(stays)),
         "handoff": handoff,
         "overdue": bool(handoff and handoff.status == HandoffStatus.OPEN and handoff.sla_due_at <= now),
-        "timeline": timeline,
-        "more": more,
+        "timeline": timeline.items,
+        "more": timeline.next_cursor is not None,
         "notes": Note.objects.filter(lead=lead).select_related("author")[:RECENT_NOTES],
         "note_form": note_form,
         "targets": move_targets(user=user, lead=lead, stages=Stages.load()),

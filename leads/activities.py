@@ -44,7 +44,16 @@ _Email = Annotated[
 class ActivityIn(BaseModel):
     """One activity: ``lead`` (id) or ``email``, ``type``, and optionally the rest."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # The schema says what validate_activity checks: the lead is named by its id or its e-mail address.
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["lead"], "properties": {"lead": {"type": "integer"}}},
+                {"required": ["email"], "properties": {"email": {"type": "string", "pattern": r"\S"}}},
+            ]
+        },
+    )
 
     lead: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)] | None = None
     email: _Email | None = None

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from pydantic import BaseModel, Field
-from rest_framework import filters, mixins, serializers, status, viewsets
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
+from pydantic import BaseModel, ConfigDict, Field
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,16 +16,22 @@ from rest_framework.response import Response
 from core.errors import ValidationProblem
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
-from core.pagination import CheckedCursorPagination
+from core.pagination import page_class
 from core.permissions import API_PERMISSIONS, may_read
-from core.serializers import StrictModelSerializer, StrictSerializer, batch_items, require_object
+from core.serializers import (
+    StrictModelSerializer,
+    StrictSerializer,
+    batch_items,
+    per_item_schema,
+    require_object,
+)
 from core.text import no_control_characters
 from leads.duplicates import REASONS, duplicates_of
-from leads.fields import ANSWER_NAMES, DETAIL_NAMES
-from leads.filters import LeadFilter
+from leads.fields import ANSWER_NAMES, CHOICE_NAMES, DETAIL_NAMES
+from leads.filters import LeadApiFilter
 from leads.ingest import MAX_BATCH, IngestResult, update_lead, upsert_leads
 from leads.merge import merge_leads
-from leads.models import Lead, Note
+from leads.models import Lead, Note, Seniority, Source
 from leads.notes import add_note
 from leads.schemas import LeadIn, LeadPatch, validate_lead
 from leads.selectors import get_lead_for, leads_visible_to
@@ -38,16 +44,25 @@ def _iso(value: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def _choice_or_null(name: str) -> Any:
+    return lambda lead: getattr(lead, name) or None
+
+
 class LeadSerializer(serializers.ModelSerializer):
     """Lead output. The declared fields describe it in the schema; ``to_representation`` builds it directly,
     since DRF's per-instance field construction would dominate a single-lead request."""
 
-    persona = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    seniority = serializers.ChoiceField(choices=Seniority.choices, allow_null=True, read_only=True)
+    source = serializers.ChoiceField(choices=Source.choices, allow_null=True, read_only=True)
+    persona = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    owner = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="A user id.")
     stage = serializers.CharField(source="stage_id", read_only=True, help_text="The stage's slug.")
+    attributes = serializers.DictField(read_only=True)
     # Output fields that are not the model attribute of the same name; every other field is.
     _computed: dict[str, Any] = {
+        # The table stores "" for a choice never made; the API answers null (never a value outside the enum).
+        **{name: _choice_or_null(name) for name in CHOICE_NAMES},
         "persona": lambda lead: lead.persona.slug if lead.persona_id else None,
         "campaign": lambda lead: lead.campaign.slug if lead.campaign_id else None,
         "owner": lambda lead: lead.owner_id,
@@ -84,7 +99,19 @@ class LeadDetailSerializer(LeadSerializer):
 
 
 class LeadBatchIn(BaseModel):
-    leads: list[LeadIn] = Field(min_length=1, max_length=MAX_BATCH)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=per_item_schema("leads"))
+
+    leads: list[LeadIn] = Field(min_length=1, max_length=MAX_BATCH)  # type: ignore[valid-type]
+
+
+# What a client that may not read leads (an ingest-only token) learns of an upsert.
+IngestAckSerializer = inline_serializer(
+    name="IngestAck",
+    fields={
+        "id": serializers.IntegerField(),
+        "status": serializers.ChoiceField(choices=["created", "updated"]),
+    },
+)
 
 
 class NoteSerializer(StrictModelSerializer):
@@ -131,13 +158,6 @@ class MergeSerializer(StrictSerializer):
     )
 
 
-class LeadCursorPagination(CheckedCursorPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-    ordering = "-created_at"
-
-
 def batch_response(result: IngestResult) -> Response:
     """The per-item answer of a batch endpoint."""
     return Response(
@@ -167,9 +187,8 @@ class LeadViewSet(
         "merge": Scope.WRITE,
     }
     serializer_class = LeadSerializer
-    pagination_class = LeadCursorPagination
-    filter_backends = [*viewsets.GenericViewSet.filter_backends, filters.OrderingFilter]
-    filterset_class = LeadFilter
+    pagination_class = page_class(size=50, maximum=500)
+    filterset_class = LeadApiFilter
     ordering_fields = ["score", "created_at", "updated_at"]
     ordering = "-created_at"
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -185,12 +204,20 @@ class LeadViewSet(
 
     @extend_schema(
         request=LeadIn,
-        responses={200: LeadDetailSerializer, 201: LeadDetailSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
-        description=(
-            "Upsert one lead by e-mail: 201 when created, 200 when updated. Fields absent stay. The answer"
-            ' is the lead\'s detail when the client may read leads, otherwise only {"id", "status"}.'
-        ),
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="LeadUpserted",
+                serializers=[LeadDetailSerializer, IngestAckSerializer],
+                resource_type_field_name=None,
+            ),
+            201: PolymorphicProxySerializer(
+                component_name="LeadUpserted",
+                serializers=[LeadDetailSerializer, IngestAckSerializer],
+                resource_type_field_name=None,
+            ),
+        },
+        description="Upsert one lead by e-mail: 201 when created, 200 when updated. Fields absent stay. "
+        "The answer is the lead's detail when the client may read leads, otherwise only its id and status.",
     )
     def create(self, request: Request) -> Response:
         result = upsert_leads(items=[require_object(request.data)]).results[0]
@@ -207,7 +234,6 @@ class LeadViewSet(
     @extend_schema(
         request=LeadBatchIn,
         responses={200: BatchResultSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         description="Upsert 1 to 1000 leads; each item gets its own result; bad items never block good ones.",
     )
     @action(detail=False, methods=["post"])
@@ -237,8 +263,8 @@ class LeadViewSet(
         note = add_note(lead=lead, author=request.user, body=serializer.validated_data["body"])
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: DuplicateSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses={200: DuplicateSerializer(many=True)}, filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def duplicates(self, request: Request, pk: str | None = None) -> Response:
         """Likely duplicates of the lead (among the leads the caller may see), each with its reasons."""
         lead = self.get_object()
@@ -249,7 +275,6 @@ class LeadViewSet(
     @extend_schema(
         request=MergeSerializer,
         responses={200: LeadDetailSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         description="Merge lead `other` into this lead (managers); 409 if either waits in a hand-off.",
     )
     @action(detail=True, methods=["post"])

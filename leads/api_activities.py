@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
+from pydantic import BaseModel, ConfigDict, Field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ValidationProblem
-from core.filters import BoundedIsoDateTimeFilter
 from core.idempotency import IdempotentPostMixin
 from core.models import Scope
-from core.pagination import CheckedCursorPagination
+from core.pagination import page_class
 from core.permissions import API_PERMISSIONS
-from core.serializers import batch_items, require_object
-from leads.activities import MAX_BATCH, record_activities
+from core.serializers import batch_items, per_item_schema, require_object
+from leads.activities import MAX_BATCH, ActivityIn, record_activities
 from leads.api import BatchResultSerializer, batch_response
+from leads.filters import MAX_ID, PresentChoiceFilter, PresentIsoDateTimeFilter
 from leads.models import Activity, ActivityType
 from leads.selectors import leads_visible_to
 
@@ -30,32 +31,20 @@ class ActivitySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ActivityInSerializer(serializers.Serializer):
-    """What a client sends for one activity (documentation; validation is ``leads.activities``)."""
+class ActivityBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=per_item_schema("activities"))
 
-    lead = serializers.IntegerField(required=False, min_value=1, help_text="The lead's id, or give email.")
-    email = serializers.EmailField(required=False, help_text="The lead's e-mail address, or give lead.")
-    type = serializers.ChoiceField(choices=ActivityType.choices)
-    occurred_at = serializers.DateTimeField(required=False, help_text="ISO 8601 with offset; default now.")
-    external_id = serializers.CharField(required=False, max_length=200, help_text="Stored once per value.")
-    metadata = serializers.DictField(required=False)
+    activities: list[ActivityIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class ActivityFilter(django_filters.FilterSet):
-    lead = django_filters.NumberFilter(field_name="lead_id")
-    type = django_filters.ChoiceFilter(choices=ActivityType.choices)
-    occurred_since = BoundedIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    lead = django_filters.NumberFilter(field_name="lead_id", min_value=0, max_value=MAX_ID, decimal_places=0)
+    type = PresentChoiceFilter(choices=ActivityType.choices)
+    occurred_since = PresentIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
 
     class Meta:
         model = Activity
         fields = ["lead", "type", "occurred_since"]
-
-
-class ActivityCursorPagination(CheckedCursorPagination):
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
-    ordering = ("-occurred_at", "-id")
 
 
 class ActivityViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -64,7 +53,8 @@ class ActivityViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.Gener
     permission_classes = API_PERMISSIONS
     required_scopes = {"create": Scope.INGEST, "batch": Scope.INGEST, "list": Scope.READ}
     serializer_class = ActivitySerializer
-    pagination_class = ActivityCursorPagination
+    pagination_class = page_class(size=100, maximum=1000)
+    ordering = "-occurred_at"
     filterset_class = ActivityFilter
     http_method_names = ["get", "post", "head", "options"]
 
@@ -72,9 +62,8 @@ class ActivityViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.Gener
         return Activity.objects.filter(lead__in=leads_visible_to(self.request.user).values("pk"))
 
     @extend_schema(
-        request=ActivityInSerializer,
+        request=ActivityIn,
         responses={200: ActivitySerializer, 201: ActivitySerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         description="Record one activity: 201 when stored, 200 when an activity with its external_id exists.",
     )
     def create(self, request: Request) -> Response:
@@ -86,12 +75,8 @@ class ActivityViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.Gener
         return Response(ActivitySerializer(activity).data, status=code)
 
     @extend_schema(
-        request=inline_serializer(
-            name="ActivityBatchIn",
-            fields={"activities": ActivityInSerializer(many=True)},
-        ),
+        request=ActivityBatchIn,
         responses={200: BatchResultSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         description="Record 1 to 1000 activities; each item gets its own result.",
     )
     @action(detail=False, methods=["post"])

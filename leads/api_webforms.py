@@ -7,11 +7,11 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.idempotency import IdempotentPostMixin
+from core.pagination import page_class
 from core.permissions import API_PERMISSIONS
 from core.roles import MANAGERS, MARKETING
 from core.serializers import StrictModelSerializer, StrictSerializer
@@ -85,11 +85,6 @@ class WebFormSerializer(StrictModelSerializer):
         return snippet(form, base_url=base_url)
 
 
-class WebFormPagination(CursorPagination):
-    page_size = 50
-    ordering = "-id"
-
-
 class WebFormViewSet(
     IdempotentPostMixin,
     mixins.ListModelMixin,
@@ -106,7 +101,7 @@ class WebFormViewSet(
         action: FORM_ROLES for action in ("list", "retrieve", "create", "partial_update", "destroy")
     }
     serializer_class = WebFormSerializer
-    pagination_class = WebFormPagination
+    pagination_class = page_class(size=50, maximum=200)
     filter_backends: list[Any] = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 

@@ -145,6 +145,8 @@ READ_ONLY_NAMES: frozenset[str] = frozenset(name for name, f in LEAD_FIELDS.item
 ANSWER_NAMES: tuple[str, ...] = tuple(
     name for name, f in LEAD_FIELDS.items() if f.access in (Access.WRITE, Access.READ)
 )
+# Choice fields a client may leave unset: the table stores "", every answer shows null.
+CHOICE_NAMES: tuple[str, ...] = tuple(f.name for f in WRITABLE_FIELDS if f.kind is Kind.CHOICE)
 DETAIL_NAMES: tuple[str, ...] = tuple(name for name, f in LEAD_FIELDS.items() if f.access is Access.DETAIL)
 # (CSV header, ORM path) of the lead list's CSV download.
 EXPORT_COLUMNS: tuple[tuple[str, str], ...] = tuple(

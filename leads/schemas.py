@@ -20,7 +20,15 @@ from pydantic import ValidationError as PydanticValidationError
 
 from core.json_values import json_value_problem
 from core.text import one_line
-from leads.fields import LEAD_FIELDS, MAX_COUNT, READ_ONLY_NAMES, WRITABLE_FIELDS, Kind, LeadField
+from leads.fields import (
+    CHOICE_NAMES,
+    LEAD_FIELDS,
+    MAX_COUNT,
+    READ_ONLY_NAMES,
+    WRITABLE_FIELDS,
+    Kind,
+    LeadField,
+)
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 _email_validator = EmailValidator()
@@ -124,8 +132,6 @@ LeadPatch: type[BaseModel] = create_model(
     __module__=__name__,
     email=(_Email | None, None),
 )
-# Fields whose "not sent" is None in the payload but an empty text in the table.
-_BLANK_CHOICES = frozenset(field.name for field in WRITABLE_FIELDS if field.kind is Kind.CHOICE)
 
 
 def field_messages(exc: PydanticValidationError) -> dict[str, list[str]]:
@@ -170,7 +176,7 @@ def validate_lead(data: Any, *, partial: bool = False) -> tuple[dict[str, Any] |
     if partial and cleaned.get("email", "") is None:
         return None, {"email": ["This field may not be null."]}
     for key, value in cleaned.items():
-        if value is None and key in _BLANK_CHOICES:
+        if value is None and key in CHOICE_NAMES:
             cleaned[key] = ""
         elif hasattr(value, "value"):
             cleaned[key] = value.value

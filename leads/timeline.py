@@ -1,15 +1,23 @@
-"""The shared timeline of a lead: activities, stage moves, notes and field changes, newest first."""
+"""The shared timeline of a lead: activities, stage moves, notes and field changes, newest first, in keyset
+pages."""
 
 from __future__ import annotations
 
 import heapq
+from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
+from django.db.models import Q
+
+from core.keyset import BACKWARD, FORWARD, Cursor, decode_cursor, encode_cursor, invalid_cursor
 from leads.fields import LEAD_FIELDS
 from leads.models import Activity, Lead, LeadChange, Note, Transition
 
 MAX_PAGE_SIZE = 200
+# The item types, which order items of the same time (newest first: transition, note, change, activity).
+TYPES = ("activity", "change", "note", "transition")
 
 
 def _who(user: Any) -> str:
@@ -33,12 +41,59 @@ def change_summary(changes: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def lead_timeline(*, lead: Lead, offset: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], bool]:
-    """One page of the timeline and whether more follows; four queries whatever the lead's history.
+@dataclass(frozen=True)
+class TimelinePage:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    previous_cursor: str | None
 
-    Each source is read newest first up to the end of the page, and the four are merged by time.
+
+def _position(token: str | None) -> Cursor | None:
+    """The timeline position in a cursor; ``ValidationProblem`` for a forged or foreign one."""
+    if token is None:
+        return None
+    position = decode_cursor(token)
+    if position is None or not isinstance(position.value, tuple) or len(position.value) != 2:
+        raise invalid_cursor()
+    at, kind = position.value
+    if not isinstance(at, datetime) or kind not in TYPES:
+        raise invalid_cursor()
+    return position
+
+
+def _beyond(time_field: str, kind: str, position: Cursor | None, *, backward: bool) -> Q:
+    """Rows of one source past the position in the order (time, type, id), newest first.
+
+    The type is one value per source, so comparing it decides whether rows at the position's very time
+    come after it (then the id decides, for rows of the position's own source).
     """
-    end = offset + limit + 1
+    if position is None:
+        return Q()
+    at, position_kind = position.value
+    op = "gt" if backward else "lt"
+    ties_follow = kind > position_kind if backward else kind < position_kind
+    if kind == position_kind:
+        return Q(**{f"{time_field}__{op}e": at}) & (
+            Q(**{f"{time_field}__{op}": at}) | Q(**{f"id__{op}": position.id})
+        )
+    return Q(**{f"{time_field}__{op}{'e' if ties_follow else ''}": at})
+
+
+def lead_timeline(*, lead: Lead, cursor: str | None = None, limit: int = 50) -> TimelinePage:
+    """One page of the timeline, keyset-paginated in the order (time, type, id), newest first.
+
+    Four queries whatever the lead's history and the page's depth: each source is read from the cursor's
+    position up to one row past the page, and the four are merged.
+    """
+    position = _position(cursor)
+    backward = position is not None and position.direction == BACKWARD
+    sign = "" if backward else "-"
+    end = limit + 1
+
+    def rows(queryset: Any, time_field: str, kind: str) -> Any:
+        queryset = queryset.filter(_beyond(time_field, kind, position, backward=backward))
+        return queryset.order_by(f"{sign}{time_field}", f"{sign}id")[:end]
+
     activities = (
         {
             "type": "activity",
@@ -48,7 +103,7 @@ def lead_timeline(*, lead: Lead, offset: int = 0, limit: int = 50) -> tuple[list
             "summary": a.get_type_display(),
             "metadata": a.metadata,
         }
-        for a in Activity.objects.filter(lead=lead).order_by("-occurred_at", "-id")[:end]
+        for a in rows(Activity.objects.filter(lead=lead), "occurred_at", "activity")
     )
     transitions = (
         {
@@ -63,11 +118,16 @@ def lead_timeline(*, lead: Lead, offset: int = 0, limit: int = 50) -> tuple[list
             "rule": t.rule,
             "reason": t.reason,
             "reject_reason": t.reject_reason.slug if t.reject_reason else None,
+            "lost_reason": t.lost_reason.slug if t.lost_reason else None,
             "amount": str(t.amount) if t.amount is not None else None,
         }
-        for t in Transition.objects.filter(lead=lead)
-        .select_related("from_stage", "to_stage", "actor", "reject_reason")
-        .order_by("-at", "-id")[:end]
+        for t in rows(
+            Transition.objects.filter(lead=lead).select_related(
+                "from_stage", "to_stage", "actor", "reject_reason", "lost_reason"
+            ),
+            "at",
+            "transition",
+        )
     )
     notes = (
         {
@@ -78,7 +138,7 @@ def lead_timeline(*, lead: Lead, offset: int = 0, limit: int = 50) -> tuple[list
             "author": n.author_id,
             "author_name": _who(n.author),
         }
-        for n in Note.objects.filter(lead=lead).select_related("author").order_by("-created_at", "-id")[:end]
+        for n in rows(Note.objects.filter(lead=lead).select_related("author"), "created_at", "note")
     )
     changes = (
         {
@@ -93,8 +153,26 @@ def lead_timeline(*, lead: Lead, offset: int = 0, limit: int = 50) -> tuple[list
                 for name, change in c.changes.items()
             ],
         }
-        for c in LeadChange.objects.filter(lead=lead).select_related("actor").order_by("-at", "-id")[:end]
+        for c in rows(LeadChange.objects.filter(lead=lead).select_related("actor"), "at", "change")
     )
-    merged = heapq.merge(activities, transitions, notes, changes, key=lambda item: item["at"], reverse=True)
-    page = list(islice(merged, offset, end))
-    return page[:limit], len(page) > limit
+    merged = heapq.merge(activities, transitions, notes, changes, key=_order_key, reverse=not backward)
+    items = list(islice(merged, end))
+    has_more = len(items) > limit
+    items = items[:limit]
+    if backward:
+        items.reverse()
+
+    def cursor_at(item: dict[str, Any], direction: str) -> str:
+        return encode_cursor(Cursor(value=(item["at"], item["type"]), id=item["id"], direction=direction))
+
+    has_next = has_more if not backward else True
+    has_previous = position is not None and (has_more if backward else True)
+    return TimelinePage(
+        items=items,
+        next_cursor=cursor_at(items[-1], FORWARD) if items and has_next else None,
+        previous_cursor=cursor_at(items[0], BACKWARD) if items and has_previous else None,
+    )
+
+
+def _order_key(item: dict[str, Any]) -> tuple[datetime, str, int]:
+    return (item["at"], item["type"], item["id"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -19,6 +19,7 @@ from core.serializers import require_object
 from leads.models import ActivityType
 from scoring.models import ScoringModel
 from scoring.qualification import active_scoring_model
+from scoring.schemas import ModelChanges
 from scoring.versions import approve_scoring_model, propose_scoring_model
 
 
@@ -36,11 +37,18 @@ class EngagementRuleSerializer(serializers.Serializer):
     max_per_30_days = serializers.IntegerField()
 
 
-_SIDES = inline_serializer(
-    name="ApprovalSides",
+_APPROVERS = inline_serializer(
+    name="Approvers",
     fields={
-        "marketing": serializers.CharField(allow_null=True),
-        "sales": serializers.CharField(allow_null=True),
+        "marketing": serializers.IntegerField(allow_null=True, help_text="The marketer's user id."),
+        "sales": serializers.IntegerField(allow_null=True, help_text="The sales user's id."),
+    },
+)
+_APPROVAL_TIMES = inline_serializer(
+    name="ApprovalTimes",
+    fields={
+        "marketing": serializers.DateTimeField(allow_null=True),
+        "sales": serializers.DateTimeField(allow_null=True),
     },
 )
 
@@ -72,11 +80,11 @@ class ScoringModelSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(_SIDES)
+    @extend_schema_field(_APPROVERS)
     def get_approved_by(self, model: ScoringModel) -> dict[str, int | None]:
         return {"marketing": model.approved_by_marketing_id, "sales": model.approved_by_sales_id}
 
-    @extend_schema_field(_SIDES)
+    @extend_schema_field(_APPROVAL_TIMES)
     def get_approved_at(self, model: ScoringModel) -> dict[str, str | None]:
         def iso(value: Any) -> str | None:
             return serializers.DateTimeField().to_representation(value) if value else None
@@ -90,7 +98,12 @@ class ActiveScoringModelView(APIView):
     permission_classes = API_PERMISSIONS
     required_scopes = {"get": Scope.READ}
 
-    @extend_schema(responses={200: ScoringModelSerializer})
+    @extend_schema(
+        responses={
+            200: ScoringModelSerializer,
+            404: OpenApiResponse(description="No scoring model is active."),
+        }
+    )
     def get(self, request: Request) -> Response:
         model = active_scoring_model()
         if model is None:
@@ -118,9 +131,8 @@ class ScoringModelVersionViewSet(
     http_method_names = ["get", "post", "head", "options"]
 
     @extend_schema(
-        request=ScoringModelSerializer,
+        request=ModelChanges,
         responses={201: ScoringModelSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         description="Propose a draft; a field left out keeps the active version's value.",
     )
     def create(self, request: Request) -> Response:
@@ -130,7 +142,6 @@ class ScoringModelVersionViewSet(
     @extend_schema(
         request=None,
         responses={200: ScoringModelSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         description="Approve a draft for your team; once both teams approved, it is active and every lead "
         "is rescored.",
     )

@@ -162,7 +162,7 @@ def test_goal_progress_paces_a_count_linearly_through_the_period(november, manag
     Goal.objects.create(name="MQLs", metric="mqls", target=Decimal("3"), period="2026-11")
     # Snapshot: 2 MQLs. On 16 November 00:00 half the month has passed: pace 1.5, so 2 is on track.
     with time_machine.travel(datetime(2026, 11, 16, tzinfo=UTC)):
-        body = client_for(manager).get("/api/v1/goals/").json()
+        body = client_for(manager).get("/api/v1/goals/").json()["results"]
     assert body[0]["progress"] == {"value": 2, "ratio": 0.6667, "expected_ratio": 0.5, "status": "on_track"}
 
 
@@ -171,19 +171,19 @@ def test_goals_are_read_with_a_constant_number_of_queries(november, manager, dja
     for index in range(3):
         Goal.objects.create(name=f"G{index}", metric="mqls", target=10, period="2026-11")
     with django_assert_max_num_queries(6):
-        assert len(client.get("/api/v1/goals/").json()) == 3
+        assert len(client.get("/api/v1/goals/").json()["results"]) == 3
     for index in range(20):
         Goal.objects.create(name=f"H{index}", metric="sqls", target=10, period="2026-10", scope=ALL)
     with django_assert_max_num_queries(6):
-        assert len(client.get("/api/v1/goals/").json()) == 23
+        assert len(client.get("/api/v1/goals/").json()["results"]) == 23
 
 
 def test_goals_filter_by_period_and_metric(november, rep):
     Goal.objects.create(name="A", metric="mqls", target=10, period="2026-11")
     Goal.objects.create(name="B", metric="sqls", target=10, period="2026-10")
     client = client_for(rep)
-    assert [g["name"] for g in client.get("/api/v1/goals/", {"period": "2026-10"}).json()] == ["B"]
-    assert [g["name"] for g in client.get("/api/v1/goals/", {"metric": "mqls"}).json()] == ["A"]
+    assert [g["name"] for g in client.get("/api/v1/goals/", {"period": "2026-10"}).json()["results"]] == ["B"]
+    assert [g["name"] for g in client.get("/api/v1/goals/", {"metric": "mqls"}).json()["results"]] == ["A"]
     assert is_problem(client.get("/api/v1/goals/", {"period": "november"}), 400)
 
 

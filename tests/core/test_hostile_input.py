@@ -162,10 +162,10 @@ def test_a_page_cursor_with_a_forged_offset_shows_the_first_page(manager):
 
 
 @pytest.mark.parametrize("page", ["²", "٣", "1e3", "-1", "0", "99999999999999999999"])
-def test_the_timeline_page_must_be_ascii_digits(full_client, page):
+def test_the_timeline_page_size_must_be_ascii_digits(full_client, page):
     lead = LeadFactory()
-    body = problem(full_client.get(f"/api/v1/leads/{lead.pk}/timeline/", {"page": page}))
-    assert list(body["errors"]) == ["page"]
+    body = problem(full_client.get(f"/api/v1/leads/{lead.pk}/timeline/", {"page_size": page}))
+    assert list(body["errors"]) == ["page_size"]
 
 
 def test_a_unicode_digit_as_the_queue_rep_shows_the_whole_queue(manager):

@@ -118,7 +118,7 @@ def test_the_manager_refreshes_from_the_dashboard_and_reviews_goals(pipeline, ma
     page.fill("#id_name", "Won amount Q4")
     page.select_option("#id_metric", "marketing_sourced_won_amount")
     page.fill("#id_target", "250000")
-    page.fill("#id_period", "2026-Q4")
+    page.select_option("#id_period", "2026-Q4")
     page.click("text=Save goal")
     page.wait_for_url("**/goals/")
     assert page.locator('[data-testid="goal-review"]').count() == 4

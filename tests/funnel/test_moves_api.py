@@ -145,7 +145,7 @@ def test_transitions_list_every_move_newest_first(rep, marketer):
     move(rep, lead, stage="opportunity", amount="100")
     response = client_for(marketer).get(f"/api/v1/leads/{lead.pk}/transitions/")
     assert response.status_code == 200
-    rows = response.json()
+    rows = response.json()["results"]
     assert [(r["from"], r["to"]) for r in rows] == [("sql", "opportunity"), ("sal", "sql")]
     assert set(rows[0]) >= {"from", "to", "at", "actor", "reason", "amount"}
     assert rows[0]["actor"] == rep.pk
@@ -188,11 +188,15 @@ def test_the_timeline_merges_activities_moves_and_notes_newest_first(
     assert body["previous"] is None
     page = client.get(f"/api/v1/leads/{lead.pk}/timeline/?page_size=3").json()
     assert len(page["results"]) == 3
-    assert "page=2" in page["next"]
+    assert "cursor=" in page["next"]
     second = client.get(page["next"]).json()
     assert [item["type"] for item in second["results"]] == ["activity"]
     assert second["previous"] is not None
-    assert client.get(f"/api/v1/leads/{lead.pk}/timeline/?page=0").status_code == 400
+    back = client.get(second["previous"]).json()
+    assert back["results"] == page["results"]
+    assert back["previous"] is None
+    assert client.get(f"/api/v1/leads/{lead.pk}/timeline/?page_size=0").status_code == 400
+    assert client.get(f"/api/v1/leads/{lead.pk}/timeline/?cursor=forged").status_code == 400
 
 
 def test_an_out_of_range_lead_id_is_a_404_not_a_server_error(manager):
@@ -288,7 +292,7 @@ def test_moving_to_lost_requires_a_known_active_lost_reason(rep):
     transition = Transition.objects.get(lead=lead, to_stage__slug="lost")
     assert (transition.lost_reason.slug, transition.reason) == ("competitor", "Chose Acme")
     history = client_for(rep).get(f"/api/v1/leads/{lead.pk}/transitions/").json()
-    assert history[0]["lost_reason"] == "competitor"
+    assert history["results"][0]["lost_reason"] == "competitor"
 
 
 def test_a_lost_reason_on_any_other_move_is_a_400(rep):

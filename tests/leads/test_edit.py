@@ -112,7 +112,7 @@ def test_an_edit_writes_history_audit_and_timeline_for_changed_fields_only(clien
     event = AuditEvent.objects.get(action="lead.updated")
     assert (event.actor, event.object_type, event.object_id) == (marketer, "leads.lead", str(lead.pk))
     assert event.data["changes"] == change.changes
-    items, _ = lead_timeline(lead=lead)
+    items = lead_timeline(lead=lead).items
     entry = next(item for item in items if item["type"] == "change")
     assert entry["actor_name"] == "Mia Marketer"
     assert "Job title: CTO → CEO" in entry["summary"]
