@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 
@@ -169,6 +169,14 @@ class Lead(models.Model):
             models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
             models.Index(fields=["-updated_at", "-id"], name="lead_updated_idx"),
             models.Index(fields=["grade"], name="lead_grade_idx"),
+            # The scoring sweep (every minute) finds unscored and changed leads here, and leads of another
+            # model version on the version index: a few index pages, not a scan of every lead.
+            models.Index(
+                fields=["id"],
+                condition=Q(scored_at=None) | Q(scored_at__lt=F("updated_at")),
+                name="lead_score_stale_idx",
+            ),
+            models.Index(fields=["scoring_version"], name="lead_scoring_version_idx"),
         ]
 
     def __str__(self) -> str:
