@@ -188,13 +188,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     # A lost broker message delays a score or a promotion by one sweep, never loses it (cheap: the sweeps
     # read indexes only).
+    # A sweep still queued when the next one is due is dropped (expires): sweeps never pile up behind a
+    # backlog.
     "sweep-stale-scores": {
         "task": "scoring.tasks.sweep_stale_scores_task",
         "schedule": float(SWEEP_SECONDS),
+        "options": {"expires": float(SWEEP_SECONDS)},
     },
     "funnel-sweep-promotions": {
         "task": "funnel.tasks.sweep_promotions_task",
         "schedule": float(SWEEP_SECONDS),
+        "options": {"expires": float(SWEEP_SECONDS)},
     },
     # Floods of API writes leave the planner's statistics behind autovacuum's schedule.
     "analyze-busy-tables": {

@@ -30,18 +30,10 @@ from scoring.rules import (
     compile_model,
     lead_facts,
 )
+from scoring.scores_sql import write_scores
 from scoring.signals import leads_scored
 
 CHUNK = 1000  # leads per transaction
-SCORE_FIELDS = [
-    "score",
-    "fit_score",
-    "engagement_score",
-    "grade",
-    "score_breakdown",
-    "scored_at",
-    "scoring_version",
-]
 
 
 def decayed_micro_points(points: int, age_days: float, half_life_days: float) -> int:
@@ -182,7 +174,7 @@ def score_chunk(*, model: CompiledModel, lead_ids: list[int], now: datetime, rea
                     reason=reason,
                 )
             )
-    Lead.objects.bulk_update(updates, fields=SCORE_FIELDS, batch_size=500)
+    write_scores(leads=updates)
     ScoreChange.objects.bulk_create(changes, batch_size=1000)
     scored = [row["id"] for row in rows]
     leads_scored.send(sender=Lead, lead_ids=scored)

@@ -16,10 +16,14 @@ from scoring.scoring import score_leads
 logger = logging.getLogger(__name__)
 
 SWEEP_ACTIVITY_WINDOW_DAYS = 3
+# A change younger than this is left to its own scoring task, which is likely still queued: the sweep
+# repairs lost work, it does not race the normal path (under a flood that would score every lead twice).
+SWEEP_GRACE = timedelta(seconds=30)
 
 
 def stale_lead_ids(*, limit: int, now: datetime | None = None) -> list[int]:
-    """Leads whose score is missing or older than their last change or their last recorded activity.
+    """Leads whose score is missing or older than their last change or their last recorded activity
+    (changes younger than ``SWEEP_GRACE`` aside).
 
     Also leads scored by another model version than the active one, unless a full run is under way
     (which will reach them). Activities are looked at for the last few days only: anything older has
@@ -44,7 +48,8 @@ def stale_querysets(*, now: datetime, version: int) -> tuple[QuerySet[Lead], Que
     model version as ``< v OR > v`` on ``lead_scoring_version_idx`` (``<> v`` would read every lead),
     recent activities from ``activity_created_idx``. ``tests/scoring/test_sweep_plan.py`` checks the plan.
     """
-    stale = Q(scored_at=None) | Q(scored_at__lt=F("updated_at"))
+    settled = now - SWEEP_GRACE
+    stale = (Q(scored_at=None) | Q(scored_at__lt=F("updated_at"))) & Q(updated_at__lt=settled)
     running = ScoringRun.objects.filter(
         status=ScoringRunStatus.RUNNING, updated_at__gte=now - timedelta(minutes=15)
     ).exists()
@@ -52,6 +57,7 @@ def stale_querysets(*, now: datetime, version: int) -> tuple[QuerySet[Lead], Que
         stale |= Q(scoring_version__lt=version) | Q(scoring_version__gt=version)
     recent = Activity.objects.filter(
         created_at__gte=now - timedelta(days=SWEEP_ACTIVITY_WINDOW_DAYS),
+        created_at__lt=settled,
         created_at__gt=F("lead__scored_at"),
     )
     return Lead.objects.filter(stale).order_by(), recent.order_by()
