@@ -101,6 +101,12 @@ class Process:
                 self.popen.wait(timeout=timeout)
         self.kill()
 
+    def running_tasks(self) -> int:
+        """Tasks a Celery worker has taken and not finished, from its log (received minus finished)."""
+        text = self.log_path.read_text(errors="replace")
+        finished = sum(text.count(word) for word in ("] succeeded in", "] retry:", "] raised unexpected"))
+        return text.count("] received") - finished
+
     def tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -30,6 +30,7 @@ from funnel.models import Handoff
 from funnel.promotion import promotable_leads
 from leads.models import Activity, Lead, Transition
 from leads.pipeline import Stages
+from scoring.models import ScoreChange
 from scoring.qualification import active_scoring_model
 from scoring.rules import LEAD_VALUES, compile_model, lead_facts
 from scoring.scoring import evaluate
@@ -201,8 +202,10 @@ def test_nothing_acknowledged_is_lost_and_no_500_while_redis_the_worker_and_the_
         stack.restart_redis(down_seconds=3)
         faults.append(f"redis restarted at {client.units_done}/{units_total} batches")
         reach(0.30)
+        # Mid-batch: wait (briefly) for the worker to be running a task, then kill it and its children.
+        busy = wait_until(lambda: worker.running_tasks() > 0, timeout=30, interval=0.05, what="a busy worker")
         worker.kill()
-        faults.append(f"worker SIGKILLed at {client.units_done}/{units_total} batches")
+        faults.append(f"worker SIGKILLed at {client.units_done}/{units_total} batches running {busy} tasks")
         stack.start_worker("worker-2")
         reach(0.50)
         terminated = terminate_database_connections()
@@ -231,10 +234,12 @@ def test_nothing_acknowledged_is_lost_and_no_500_while_redis_the_worker_and_the_
     finally:
         stack.close()
 
+    swept = ScoreChange.objects.filter(reason="sweep").values("lead").distinct().count()
     print(
         f"\nfault test: {LEADS} leads and {LEADS * ACTIVITIES_PER_LEAD} activities in "
         f"{pushed - started:.0f} s; faults: {'; '.join(faults)}; statuses: {dict(client.statuses)}; "
-        f"all scored {all_scored - last_fault:.0f} s after the last fault"
+        f"all scored {all_scored - last_fault:.0f} s after the last fault; "
+        f"{swept} leads got a new score from the sweep"
     )
     assert client.errors == []
     assert (
