@@ -101,9 +101,18 @@ class Process:
                 self.popen.wait(timeout=timeout)
         self.kill()
 
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def wait_for_log(self, text: str, *, timeout: float) -> None:
+        wait_until(lambda: text in self.log_text(), timeout=timeout, what=f"{self.name} to log {text!r}")
+
     def running_tasks(self) -> int:
         """Tasks a Celery worker has taken and not finished, from its log (received minus finished)."""
-        text = self.log_path.read_text(errors="replace")
+        text = self.log_text()
         finished = sum(text.count(word) for word in ("] succeeded in", "] retry:", "] raised unexpected"))
         return text.count("] received") - finished
 
@@ -175,11 +184,6 @@ class Stack:
         self.redis.kill()
         self.redis = None
 
-    def restart_redis(self, down_seconds: float) -> None:
-        self.stop_redis()
-        time.sleep(down_seconds)  # the outage itself: requests keep arriving meanwhile
-        self.start_redis()
-
     # --- Web and workers ---------------------------------------------------------------------------------
     def start_gunicorn(self, name: str, *, workers: int = 2) -> str:
         port = free_port()
@@ -210,7 +214,8 @@ class Stack:
             return False
 
     def start_worker(self, name: str, *, concurrency: int = 2) -> Process:
-        return self._spawn(
+        """A Celery worker, once it is consuming."""
+        worker = self._spawn(
             name,
             [
                 str(BIN / "celery"),
@@ -227,6 +232,8 @@ class Stack:
                 "--without-gossip",
             ],
         )
+        worker.wait_for_log(" ready.", timeout=120)
+        return worker
 
     def start_beat(self) -> Process:
         return self._spawn(

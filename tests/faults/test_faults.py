@@ -93,8 +93,22 @@ class Client:
     token: str
     statuses: Counter = field(default_factory=Counter)
     units_done: int = 0
+    in_flight: int = 0
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The fault driver lets batches go in steps, so that each fault starts with batches arriving.
+    allowed: int = 0
+    gate: threading.Condition = field(default_factory=threading.Condition)
+
+    def release(self, units: int) -> None:
+        with self.gate:
+            self.allowed = max(self.allowed, units)
+            self.gate.notify_all()
+
+    def wait_for_turn(self, unit: int) -> None:
+        with self.gate:
+            if not self.gate.wait_for(lambda: unit < self.allowed, timeout=PUSH_SECONDS):
+                raise AssertionError(f"batch {unit} was never released")
 
     def saw(self, status: int | str) -> None:
         with self.lock:
@@ -105,11 +119,17 @@ class Client:
         deadline = time.monotonic() + PUSH_SECONDS
         delay = 0.2
         while True:
+            response: httpx.Response | None = None
+            with self.lock:
+                self.in_flight += 1
             try:
                 response = http.post(f"{self.base}{path}", json=body, headers={"Idempotency-Key": key})
             except httpx.TransportError as exc:
                 self.saw(type(exc).__name__)
-            else:
+            finally:
+                with self.lock:
+                    self.in_flight -= 1
+            if response is not None:
                 self.saw(response.status_code)
                 if response.status_code == 200:
                     return response.json()
@@ -125,6 +145,7 @@ def push(client: Client, units: itertools.count, total: int, occurred_at: str) -
     """Take batch numbers until none are left: each is 250 leads, then their 500 activities."""
     with httpx.Client(headers={"Authorization": f"Bearer {client.token}"}, timeout=60) as http:
         while (unit := next(units)) < total:
+            client.wait_for_turn(unit)
             first = unit * LEAD_BATCH
             numbers = range(first, min(first + LEAD_BATCH, LEADS))
             answer = client.post(
@@ -190,29 +211,45 @@ def test_nothing_acknowledged_is_lost_and_no_500_while_redis_the_worker_and_the_
         for thread in threads:
             thread.start()
 
-        def reach(share: float) -> None:
+        def reach(share: float) -> int:
             wait_until(
                 lambda: client.units_done >= share * units_total or not any(t.is_alive() for t in threads),
                 timeout=PUSH_SECONDS,
-                interval=0.1,
+                interval=0.05,
                 what=f"{share:.0%} of the batches",
             )
+            return client.units_done
 
-        reach(0.12)
-        stack.restart_redis(down_seconds=3)
-        faults.append(f"redis restarted at {client.units_done}/{units_total} batches")
-        reach(0.30)
+        def release(share: float) -> None:
+            """Let more batches go and wait until one is on the wire: the fault then hits it."""
+            client.release(round(share * units_total))
+            wait_until(lambda: client.in_flight > 0, timeout=30, interval=0.01, what="a request in flight")
+
+        def redis_outage(share: float, then: float) -> None:
+            at = reach(share)
+            release(then)
+            stack.stop_redis()
+            time.sleep(3)  # the outage itself: the released batches keep arriving meanwhile
+            stack.start_redis()
+            faults.append(f"Redis down and restarted empty during batches {at}-{client.units_done}")
+
+        client.release(round(0.2 * units_total))
+        redis_outage(0.12, then=0.45)
+        at = reach(0.35)
         # Mid-batch: wait (briefly) for the worker to be running a task, then kill it and its children.
-        busy = wait_until(lambda: worker.running_tasks() > 0, timeout=30, interval=0.05, what="a busy worker")
+        running = wait_until(
+            lambda: max(worker.running_tasks(), 0), timeout=30, interval=0.02, what="a busy worker"
+        )
+        release(0.6)
         worker.kill()
-        faults.append(f"worker SIGKILLed at {client.units_done}/{units_total} batches running {busy} tasks")
+        faults.append(f"worker SIGKILLed at batch {at} while running {running} task(s)")
         stack.start_worker("worker-2")
-        reach(0.50)
+        at = reach(0.55)
+        release(0.8)
         terminated = terminate_database_connections()
-        faults.append(f"{terminated} database connections terminated at {client.units_done}/{units_total}")
-        reach(0.70)
-        stack.restart_redis(down_seconds=3)
-        faults.append(f"redis restarted at {client.units_done}/{units_total} batches")
+        assert terminated >= 1
+        faults.append(f"{terminated} database connections terminated at batch {at}")
+        redis_outage(0.75, then=1.0)
         last_fault = time.monotonic()
 
         for thread in threads:
