@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from leads.models import Activity, Lead
+from leads.models import SCORE_WRITE_MARGIN, Activity, Lead
 from scoring.models import ScoreChange
 from scoring.qualification import active_scoring_model
 from scoring.rules import (
@@ -133,7 +133,16 @@ def score_chunk(*, model: CompiledModel, lead_ids: list[int], now: datetime, rea
 
     Call inside a transaction. Returns the ids scored.
     """
-    rows = list(Lead.objects.filter(pk__in=lead_ids).order_by("pk").values(*LEAD_VALUES))
+    # TRICKY: a lead that another transaction is writing (an upsert, or new activities: their foreign key
+    # holds a share lock on it) is skipped, not scored from a snapshot without the change. Scored here, it
+    # would get a ``scored_at`` later than the change's timestamp, and the sweep would never see it stale;
+    # skipped, it is scored by the task its writer queues on commit, or by the sweep if that message is lost.
+    rows = list(
+        Lead.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk__in=lead_ids)
+        .order_by("pk")
+        .values(*LEAD_VALUES)
+    )
     if not rows:
         return []
     activities: dict[int, list[tuple[int, str, datetime]]] = {}
@@ -156,7 +165,7 @@ def score_chunk(*, model: CompiledModel, lead_ids: list[int], now: datetime, rea
                 engagement_score=result.engagement,
                 grade=result.grade,
                 score_breakdown=result.breakdown,
-                scored_at=now,
+                scored_at=now - SCORE_WRITE_MARGIN,
                 scoring_version=model.version,
             )
         )

@@ -17,7 +17,8 @@ logger = logging.getLogger(__name__)
 
 SWEEP_ACTIVITY_WINDOW_DAYS = 3
 # A change younger than this is left to its own scoring task, which is likely still queued: the sweep
-# repairs lost work, it does not race the normal path (under a flood that would score every lead twice).
+# repairs lost work, it does not race the normal path. Longer than leads.models.SCORE_WRITE_MARGIN, so
+# that a lead the sweep rescores is current afterwards.
 SWEEP_GRACE = timedelta(seconds=30)
 
 
@@ -49,7 +50,9 @@ def stale_querysets(*, now: datetime, version: int) -> tuple[QuerySet[Lead], Que
     recent activities from ``activity_created_idx``. ``tests/scoring/test_sweep_plan.py`` checks the plan.
     """
     settled = now - SWEEP_GRACE
-    stale = (Q(scored_at=None) | Q(scored_at__lt=F("updated_at"))) & Q(updated_at__lt=settled)
+    # Word for word the condition of lead_score_stale_idx.
+    changed = Q(scored_at=None) | Q(scored_at__lt=F("updated_at"))
+    stale = changed & Q(updated_at__lt=settled)
     running = ScoringRun.objects.filter(
         status=ScoringRunStatus.RUNNING, updated_at__gte=now - timedelta(minutes=15)
     ).exists()

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -75,6 +76,7 @@ class Process:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("ab")
+        self.expected_exit = False  # set when the test stops it, so the supervisor leaves it dead
         self.popen = subprocess.Popen(  # noqa: S603
             argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -89,12 +91,14 @@ class Process:
 
     def kill(self) -> None:
         """SIGKILL the whole group: the process and every child it forked."""
+        self.expected_exit = True
         self.signal_group(signal.SIGKILL)
         self.popen.wait(timeout=30)
         self._log.close()
 
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM, then SIGKILL whatever is left of the group."""
+        self.expected_exit = True
         if self.alive:
             self.signal_group(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -132,6 +136,11 @@ class Stack:
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.processes: list[Process] = []
         self.redis: Process | None = None
+        self.workers: list[Process] = []
+        # Workers that died on their own and were started again, as the deployment's restart policy does.
+        self.crashed: list[str] = []
+        self._closing = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}},
             "PYTHONPATH": str(ROOT),
@@ -233,7 +242,27 @@ class Stack:
             ],
         )
         worker.wait_for_log(" ready.", timeout=120)
+        self.workers.append(worker)
+        if not self._supervisor.is_alive() and not self._closing.is_set():
+            self._supervisor.start()
         return worker
+
+    def live_worker(self) -> Process:
+        return [w for w in self.workers if w.alive][-1]
+
+    def _supervise(self) -> None:
+        """Start a worker again when it exits on its own (``restart: unless-stopped`` in docker-compose).
+
+        TRICKY: kombu 5.7 can crash a worker that holds an unacknowledged message when Redis goes away
+        ("Unrecoverable error: AttributeError … 'hostname'" while restoring it); production relies on the
+        restart policy, so the test does the same and reports how often it happened.
+        """
+        while not self._closing.wait(0.5):
+            for worker in list(self.workers):
+                if not worker.alive and not worker.expected_exit:
+                    worker.expected_exit = True
+                    self.crashed.append(worker.name)
+                    self.start_worker(f"{worker.name}-restarted")
 
     def start_beat(self) -> Process:
         return self._spawn(
@@ -261,6 +290,9 @@ class Stack:
         return process
 
     def close(self) -> None:
+        self._closing.set()
+        if self._supervisor.is_alive():
+            self._supervisor.join(timeout=150)
         for process in reversed(self.processes):
             if process.alive:
                 process.stop(timeout=10)
