@@ -120,8 +120,20 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 # --- Cache and broker -----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Redis answers in well under a millisecond; past this many seconds it is taken to be down.
+REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT", 2)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Fails open (core.cache): with Redis down, token look-ups go to the database and throttles allow.
+    CACHES = {
+        "default": {
+            "BACKEND": "core.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -140,8 +152,18 @@ if not REDIS_URL:
         "control_folder": str(_control_dir),
     }
 else:
-    # A message not acknowledged within an hour is delivered again (acks_late + a killed worker).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message not acknowledged within an hour is delivered again (acks_late + a killed worker). Short
+    # socket timeouts: a publish after commit must never hang a request on a broker that does not answer.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        # Publishing (core.queue) tries a down broker twice, then gives up: the sweeps redo the work.
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+    }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -154,6 +176,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Seconds between the sweeps that redo work whose broker message was lost (tests make it short).
+SWEEP_SECONDS = env_int("SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "purge-idempotency-keys": {
         "task": "core.tasks.purge_idempotency_keys_task",
@@ -170,14 +194,24 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=2, minute=30),
         "kwargs": {"reason": "nightly"},
     },
-    # A lost broker message delays a score but never loses it.
+    # A lost broker message delays a score or a promotion by one sweep, never loses it (cheap: the sweeps
+    # read indexes only).
+    # A sweep still queued when the next one is due is dropped (expires): sweeps never pile up behind a
+    # backlog.
     "sweep-stale-scores": {
         "task": "scoring.tasks.sweep_stale_scores_task",
-        "schedule": crontab(minute="*/5"),
+        "schedule": float(SWEEP_SECONDS),
+        "options": {"expires": float(SWEEP_SECONDS)},
     },
     "funnel-sweep-promotions": {
         "task": "funnel.tasks.sweep_promotions_task",
-        "schedule": 300.0,
+        "schedule": float(SWEEP_SECONDS),
+        "options": {"expires": float(SWEEP_SECONDS)},
+    },
+    # Floods of API writes leave the planner's statistics behind autovacuum's schedule.
+    "analyze-busy-tables": {
+        "task": "core.tasks.analyze_busy_tables_task",
+        "schedule": 60.0,
     },
     "funnel-mark-sla-breaches": {
         "task": "funnel.tasks.mark_sla_breaches_task",
@@ -223,6 +257,7 @@ CELERY_BULK_TASKS = [
     "core.tasks.purge_idempotency_keys_task",
     "core.tasks.send_notification_digests_task",
     "core.tasks.sweep_webhook_deliveries_task",
+    "core.tasks.analyze_busy_tables_task",
 ]
 CELERY_TASK_ROUTES = {
     **{name: {"queue": CELERY_INTERACTIVE_QUEUE} for name in CELERY_INTERACTIVE_TASKS},

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# Seconds a client is asked to wait when the database dropped its connection (it reconnects at once).
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+logger = logging.getLogger(__name__)
 
 
 def problem_body(status_code: int, detail: str, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
@@ -115,7 +121,29 @@ class Unprocessable(AppError):
     default_detail = "The request cannot be processed."
 
 
+def database_unavailable(exc: Exception) -> Response:
+    """A lost database connection (a restart, a failover, ``pg_terminate_backend``) is ``503``, not ``500``.
+
+    The request's transaction was rolled back, so a retry is safe. The broken connection is closed here
+    so that what still runs in this request (releasing an ``Idempotency-Key``) and the next request
+    connect afresh (``CONN_HEALTH_CHECKS`` covers connections that broke while idle).
+    """
+    logger.warning("database unavailable, answering 503: %r", exc)
+    if not connection.in_atomic_block:
+        try:
+            connection.close_if_unusable_or_obsolete()
+        except Exception:
+            logger.warning("could not close the broken database connection", exc_info=True)
+    return problem_response(
+        503,
+        "The database is briefly unavailable; retry the request.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable(exc)
     if isinstance(exc, RequestDataTooBig):
         return problem_response(413, "The request body is larger than 10 MiB.")
     if isinstance(exc, Http404):

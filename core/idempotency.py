@@ -9,18 +9,22 @@ releases its key, so the client can retry.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
 from core.errors import Conflict, Unprocessable, ValidationProblem
 from core.models import ApiToken, IdempotencyKey
+
+logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -109,6 +113,26 @@ def purge_expired_keys() -> int:
     return deleted
 
 
+def _settle(action: Callable[[], None], what: str) -> None:
+    """Complete or release a key even when the request's database connection just broke.
+
+    TRICKY: when the connection dies after the request's own transaction committed, failing here would turn
+    a stored batch into a ``500``. One retry on a fresh connection; if that fails too, the key stays in
+    flight until ``IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS`` and a retry then takes it over.
+    """
+    try:
+        action()
+        return
+    except DatabaseError:
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+    try:
+        action()
+    except DatabaseError:
+        logger.warning("could not %s an Idempotency-Key; it stays in flight for a while", what, exc_info=True)
+
+
 class IdempotentPostMixin:
     """Mix into any DRF view whose POSTs must honour ``Idempotency-Key``."""
 
@@ -133,7 +157,7 @@ class IdempotentPostMixin:
         except BaseException:
             claim = getattr(self, "_idempotency_claim", None)
             if claim is not None:
-                release_key(claim=claim)
+                _settle(lambda: release_key(claim=claim), "release")
             raise
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -141,9 +165,9 @@ class IdempotentPostMixin:
         claim = getattr(self, "_idempotency_claim", None)
         if claim is not None:
             if response.status_code >= 500:
-                release_key(claim=claim)
+                _settle(lambda: release_key(claim=claim), "release")
             else:
                 if hasattr(response, "render") and not response.is_rendered:
                     response.render()
-                complete_key(claim=claim, response=response)
+                _settle(lambda: complete_key(claim=claim, response=response), "complete")
         return response

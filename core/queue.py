@@ -8,7 +8,10 @@ from typing import Any
 from celery import current_app
 from django.db import transaction
 
+from core.burst_log import BurstWarning
+
 logger = logging.getLogger(__name__)
+_broker_down = BurstWarning(logger)
 
 
 def task_named(name: str) -> Any:
@@ -27,8 +30,8 @@ def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:
         task = task_named(task)
     try:
         task.apply_async(args=args, kwargs=kwargs, retry=False)
-    except Exception:
-        logger.warning("could not queue %s; the periodic sweep will pick it up", task.name, exc_info=True)
+    except Exception as exc:
+        _broker_down.warn("could not queue %s (%r); the periodic sweeps will pick it up", task.name, exc)
         return False
     return True
 

@@ -5,6 +5,7 @@ from django.db import OperationalError
 
 from core import notification_emails
 from core.idempotency import purge_expired_keys
+from core.maintenance_sql import analyze_busy_tables
 from core.webhook_delivery import deliver_many, sweep_deliveries
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
@@ -37,3 +38,9 @@ def deliver_webhooks_task(delivery_ids: list[int]) -> int:
 @shared_task(soft_time_limit=300, time_limit=330)
 def sweep_webhook_deliveries_task() -> int:
     return len(sweep_deliveries())
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def analyze_busy_tables_task() -> list[str]:
+    """After floods of writes (API batches, imports), refresh the planner's statistics of those tables."""
+    return analyze_busy_tables()

@@ -7,6 +7,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.cache import CACHE_ERRORS, cache_warning
 from core.models import ApiToken
 
 
@@ -64,7 +65,11 @@ def count_hit(window_key: str, *, timeout: int) -> int:
         pipe = client.pipeline(transaction=False)
         pipe.set(full_key, 0, ex=timeout, nx=True)
         pipe.incr(full_key)
-        return int(pipe.execute()[1])
+        try:
+            return int(pipe.execute()[1])
+        except CACHE_ERRORS as exc:  # Redis is down: the throttle fails open, as the cache does
+            cache_warning.warn("throttle counter unavailable (%r); letting the request through", exc)
+            return 1
     # add() is a no-op when the key exists; incr() is atomic across web workers.
     cache.add(window_key, 0, timeout=timeout)
     try:

@@ -23,10 +23,11 @@ from django.utils import timezone
 from core.audit import record
 from core.errors import AppError, Conflict, ValidationProblem
 from core.inputs import is_whole_number
+from core.maintenance_sql import analyze
 from core.queue import enqueue, enqueue_on_commit
 from leads.fields import IMPORTABLE_FIELDS, LEAD_FIELDS, Kind
 from leads.ingest import upsert_leads
-from leads.models import CsvImport, CsvImportStatus, Lead
+from leads.models import CsvImport, CsvImportStatus, Lead, Transition
 
 BATCH_SIZE = 1000
 MAX_COLUMNS = 100
@@ -356,6 +357,8 @@ def run_import(*, job_id: int, progress: Callable[[int], None] | None = None) ->
     CsvImport.objects.filter(pk=job_id, status=CsvImportStatus.RUNNING).update(
         status=CsvImportStatus.DONE, finished_at=timezone.now()
     )
+    # Thousands of new leads: the scoring and promotion that follow need statistics that know of them.
+    analyze(models=[Lead, Transition])
     job.refresh_from_db()
     return job
 

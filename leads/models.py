@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 
@@ -106,6 +108,13 @@ class CampaignCost(models.Model):
         return f"{self.campaign} {self.month:%Y-%m}: {self.amount}"
 
 
+# TRICKY: a change's timestamp (``updated_at``, an activity's ``created_at``) is taken as its request starts,
+# and the change commits up to a few seconds later; a score computed in between has not seen it. So a score
+# records ``scored_at`` this much before it was computed: a change stamped in that window looks newer than
+# the score, and the scoring sweep rescores the lead once more, after which its score is certainly current.
+SCORE_WRITE_MARGIN = timedelta(seconds=10)
+
+
 class Lead(models.Model):
     """A person who may buy, identified by e-mail (stored lower-case, unique case-insensitively).
 
@@ -185,6 +194,15 @@ class Lead(models.Model):
             models.Index(fields=["name_key"], condition=~Q(name_key=""), name="lead_name_key_idx"),
             models.Index(fields=["phone_e164"], condition=~Q(phone_e164=""), name="lead_phone_e164_idx"),
             models.Index(fields=["external_id"], condition=~Q(external_id=""), name="lead_external_id_idx"),
+            # The scoring sweep (every minute) finds unscored and changed leads here, and leads of another
+            # model version on the version index: a few index pages, not a scan of every lead. The sweep's
+            # condition must be this one, word for word, for PostgreSQL to use the index.
+            models.Index(
+                fields=["id"],
+                condition=Q(scored_at=None) | Q(scored_at__lt=F("updated_at")),
+                name="lead_score_stale_idx",
+            ),
+            models.Index(fields=["scoring_version"], name="lead_scoring_version_idx"),
         ]
 
     def __str__(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from leads.models import Activity, Lead
+from leads.models import SCORE_WRITE_MARGIN, Activity, Lead
 from scoring.models import ScoreChange
 from scoring.qualification import active_scoring_model
 from scoring.rules import (
@@ -137,7 +137,16 @@ def score_chunk(
     announced, as the SQL path does. Call inside a transaction. Returns the ids written.
     """
     values = (*LEAD_VALUES, *_OLD_NUMBERS) if only_changed else LEAD_VALUES
-    rows = list(Lead.objects.filter(pk__in=lead_ids).order_by("pk").values(*values))
+    # TRICKY: a lead that another transaction is writing (an upsert, or new activities: their foreign key
+    # holds a share lock on it) is skipped, not scored from a snapshot without the change. Scored here, it
+    # would get a ``scored_at`` later than the change's timestamp, and the sweep would never see it stale;
+    # skipped, it is scored by the task its writer queues on commit, or by the sweep if that message is lost.
+    rows = list(
+        Lead.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk__in=lead_ids)
+        .order_by("pk")
+        .values(*values)
+    )
     if not rows:
         return []
     activities: dict[int, list[tuple[int, str, datetime]]] = {}
@@ -162,7 +171,7 @@ def score_chunk(
                 result.engagement,
                 result.grade,
                 result.breakdown,
-                now,
+                now - SCORE_WRITE_MARGIN,
                 model.version,
                 row["id"],
             )

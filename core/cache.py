@@ -1,0 +1,78 @@
+"""The shared cache (Redis), failing open: when Redis does not answer, the request goes on without it.
+
+Everything the app keeps in the cache can be done without it: a token look-up falls back to the database, a
+throttle lets the request through, a web form's rate limit is skipped. A Redis restart must therefore cost
+a little speed, never a ``500``. Each failure is logged as a warning, once per burst
+(``core.burst_log``), not once per request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+from core.burst_log import BurstWarning
+
+logger = logging.getLogger(__name__)
+
+_warning = BurstWarning(logger)
+cache_warning = _warning  # for the few cache users that talk to Redis directly (core.throttling)
+
+T = TypeVar("T")
+
+# TRICKY: OSError too: a socket refused or reset below redis-py can surface as a plain OSError.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+
+class FailOpenRedisCache(RedisCache):
+    """Django's ``RedisCache`` whose every operation answers "nothing cached" when Redis is down.
+
+    ``get`` returns the default, ``add``/``delete``/``touch``/``has_key`` return False, ``set`` does
+    nothing, ``incr`` counts as if the key were new (a throttle counting nothing lets requests through).
+    Give it short socket timeouts in ``OPTIONS`` so a hung Redis costs milliseconds, not a request.
+    """
+
+    def _fail_open(self, operation: str, fallback: T, call: Callable[..., T], *args: Any) -> T:
+        try:
+            return call(*args)
+        except CACHE_ERRORS as exc:
+            _warning.warn("cache unavailable (%s: %r); carrying on without it", operation, exc)
+            return fallback
+
+    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        return self._fail_open("add", False, super().add, key, value, timeout, version)
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        return self._fail_open("get", default, super().get, key, default, version)
+
+    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> None:
+        self._fail_open("set", None, super().set, key, value, timeout, version)
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        return self._fail_open("touch", False, super().touch, key, timeout, version)
+
+    def delete(self, key: Any, version: Any = None) -> bool:
+        return self._fail_open("delete", False, super().delete, key, version)
+
+    def get_many(self, keys: Any, version: Any = None) -> dict[str, Any]:
+        return self._fail_open("get_many", {}, super().get_many, keys, version)
+
+    def has_key(self, key: Any, version: Any = None) -> bool:
+        return self._fail_open("has_key", False, super().has_key, key, version)
+
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        return self._fail_open("incr", delta, super().incr, key, delta, version)
+
+    def set_many(self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> list[Any]:
+        return self._fail_open("set_many", [], super().set_many, data, timeout, version)
+
+    def delete_many(self, keys: Any, version: Any = None) -> None:
+        self._fail_open("delete_many", None, super().delete_many, keys, version)
+
+    def clear(self) -> None:
+        self._fail_open("clear", None, super().clear)
