@@ -231,6 +231,8 @@ class Stack:
                 "-A",
                 "alignment",
                 "worker",
+                "-Q",
+                "interactive,bulk",  # both queues, as one worker of a small deployment does
                 "--loglevel",
                 "INFO",
                 "--concurrency",
