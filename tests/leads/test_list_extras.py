@@ -15,7 +15,7 @@ from leads import list_sql
 from leads.list_sql import LeadCount, count_leads
 from leads.models import Lead, SavedView
 from leads.views import count_text
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, needs_postgres
 from tests.factories import LeadFactory
 from tests.leads.test_pages import csv_rows, many_leads
 
@@ -53,7 +53,7 @@ def test_above_the_bound_the_total_is_marked_as_not_exact(client, marketer, monk
         assert total == "more than 40 leads"
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL: set DATABASE_URL=postgres://…")
+@needs_postgres
 def test_postgresql_estimates_from_the_planner_without_reading_the_rows():
     many_leads(300)
     with connection.cursor() as cursor:
