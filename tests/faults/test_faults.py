@@ -42,6 +42,7 @@ from tests.faults.stack import Stack, terminate_database_connections, wait_until
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the report
 
 pytestmark = [
+    pytest.mark.campaign,
     needs_postgres,
     needs_redis,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),

@@ -34,6 +34,7 @@ from tests.faults.stack import Stack, wait_until
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 pytestmark = [
+    pytest.mark.campaign,
     needs_postgres,
     needs_redis,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
