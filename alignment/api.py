@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -183,15 +183,7 @@ class GoalSerializer(StrictModelSerializer):
         return progress.as_dict()
 
 
-class GoalViewSet(
-    IdempotentPostMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class GoalViewSet(IdempotentPostMixin, viewsets.ModelViewSet):
     """Joint goals: everyone with a role reads them with their progress; managers write them."""
 
     permission_classes = API_PERMISSIONS

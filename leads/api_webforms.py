@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -85,15 +85,7 @@ class WebFormSerializer(StrictModelSerializer):
         return snippet(form, base_url=base_url)
 
 
-class WebFormViewSet(
-    IdempotentPostMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class WebFormViewSet(IdempotentPostMixin, viewsets.ModelViewSet):
     """Web forms: define what a form asks for, where its leads go, and get the snippet to embed."""
 
     permission_classes = API_PERMISSIONS
