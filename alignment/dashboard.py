@@ -6,8 +6,8 @@ the pipeline, it reads the snapshots that ``alignment.snapshots.compute_snapshot
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -21,6 +21,7 @@ from alignment.kpi_format import format_value, formatter
 from alignment.models import Goal, KpiSnapshot
 from alignment.periods import Period, trend_months
 from alignment.scopes import Scope
+from alignment.snapshots import PRIOR
 from core.charts import BarChart, HBarChart, LineChart, bar_chart, hbar_chart, line_chart
 
 # The stages of the waterfall: (label, KPI, the CSS class of the team that owns the stage).
@@ -43,10 +44,12 @@ SCOREBOARD = {
 # --- Snapshots ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Values:
-    """Snapshot values of one scope: ``get(period, key)``."""
+    """Snapshot values of one scope: ``get(period, key)``; ``prior`` holds, for a period computed while it
+    ran, the previous period's values up to the same point (``alignment.snapshots.PRIOR``)."""
 
     by_period: dict[str, dict[str, Any]]
     computed_at: dict[str, datetime]
+    prior: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def get(self, period: Period, key: str) -> Any:
         return self.by_period.get(period.key, {}).get(key)
@@ -55,15 +58,76 @@ class Values:
 def read_values(*, scope: Scope, periods: list[Period]) -> Values:
     """The snapshots of one scope for ``periods`` (one query)."""
     by_period: dict[str, dict[str, Any]] = {}
+    prior: dict[str, dict[str, Any]] = {}
     computed_at: dict[str, datetime] = {}
     rows = KpiSnapshot.objects.filter(
         period__in=[p.key for p in periods], scope_kind=scope.kind, scope_ref=scope.ref
     ).values_list("period", "metric", "value", "computed_at")
     for period, metric, value, at in rows:
+        if metric.startswith(PRIOR):
+            prior.setdefault(period, {})[metric.removeprefix(PRIOR)] = value
+            continue
         by_period.setdefault(period, {})[metric] = value
         if period not in computed_at or at > computed_at[period]:
             computed_at[period] = at
-    return Values(by_period=by_period, computed_at=computed_at)
+    return Values(by_period=by_period, computed_at=computed_at, prior=prior)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What the period's numbers are compared with: values, and how the page names them."""
+
+    values: dict[str, Any]
+    label: str  # after "vs": "1-2 Nov" (with an en dash), "Nov 2026", "Nov 2026 (whole month)"
+    title: str  # the same, said in full (a tooltip)
+
+
+def _days(first: date, last: date) -> str:
+    """``1-2 Nov``, ``1 Nov``, ``1 Jul - 14 Aug``, with en dashes."""
+    if first == last:
+        return f"{first.day} {first:%b}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}\u2013{last.day} {last:%b}"
+    return f"{first.day} {first:%b} \u2013 {last.day} {last:%b}"
+
+
+def comparison(values: Values, period: Period) -> Comparison:
+    """The fair comparison for ``period``'s numbers.
+
+    Numbers computed after the period ended compare with the whole previous period. Numbers computed while
+    it ran compare with the previous period up to the same point, computed with them; if those are missing
+    (numbers computed before they were kept), with the whole previous period, and the label says so.
+    """
+    previous = period.previous()
+    as_of = values.computed_at.get(period.key)
+    whole = values.by_period.get(previous.key, {})
+    if as_of is None or as_of >= period.end:
+        return Comparison(whole, previous.label, f"Compared with the whole of {previous.label}.")
+    prior = values.prior.get(period.key)
+    if not prior:
+        span = "quarter" if previous.is_quarter else "month"
+        return Comparison(
+            whole,
+            f"{previous.label} (whole {span})",
+            f"{period.label} is still running; compared with the whole of {previous.label}.",
+        )
+    cut = period.same_point_in_previous(as_of)
+    if cut >= previous.end:
+        label = previous.label
+    else:
+        last = timezone.localtime(cut - timedelta(microseconds=1)).date()
+        label = _days(previous.first_day, last)
+    return Comparison(
+        prior,
+        label,
+        f"{period.label} up to {_moment(as_of)} compared with {previous.label} up to the same point,"
+        f" {_moment(cut)}.",
+    )
+
+
+def _moment(at: datetime) -> str:
+    local = timezone.localtime(at)
+    return f"{local.day} {local:%b, %H:%M}"
 
 
 # --- What the page shows --------------------------------------------------------------------------------
@@ -71,7 +135,7 @@ def read_values(*, scope: Scope, periods: list[Period]) -> Values:
 class Tile:
     kpi: Kpi
     display: str
-    delta: str  # the change against the previous period, "" when there is nothing to compare
+    delta: str  # the change against ``Dashboard.comparison``, "" when there is nothing to compare
     tone: str  # good, bad or flat
 
 
@@ -129,6 +193,7 @@ class Dashboard:
     filters: Filters
     period: Period
     previous: Period
+    comparison: Comparison
     computed_at: datetime | None
     tiles: list[Tile]
     waterfall: BarChart
@@ -271,9 +336,10 @@ def build_dashboard(filters: Filters, *, now: datetime | None = None) -> Dashboa
             None,
         )
 
+    versus = comparison(values, period)
     tiles = []
     for key in TILES:
-        delta, tone = _delta(KPIS[key], current.get(key), values.get(previous, key))
+        delta, tone = _delta(KPIS[key], current.get(key), versus.values.get(key))
         tiles.append(Tile(kpi=KPIS[key], display=format_value(key, current.get(key)), delta=delta, tone=tone))
     waterfall, waterfall_rows = _waterfall(current, period)
     scoreboard = [
@@ -293,6 +359,7 @@ def build_dashboard(filters: Filters, *, now: datetime | None = None) -> Dashboa
         filters=filters,
         period=period,
         previous=previous,
+        comparison=versus,
         computed_at=values.computed_at.get(period.key),
         tiles=tiles,
         waterfall=waterfall,
@@ -313,7 +380,7 @@ def build_dashboard(filters: Filters, *, now: datetime | None = None) -> Dashboa
                 kpi=kpi,
                 value=current.get(kpi.key),
                 display=format_value(kpi, current.get(kpi.key)),
-                previous=format_value(kpi, values.get(previous, kpi.key)),
+                previous=format_value(kpi, versus.values.get(kpi.key)),
             )
             for kpi in REGISTRY
         ],

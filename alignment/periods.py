@@ -52,6 +52,19 @@ class Period:
             return 1.0
         return (now - start).total_seconds() / (end - start).total_seconds()
 
+    def same_point_in_previous(self, now: datetime) -> datetime:
+        """The instant as far into the previous period as ``now`` is into this one: the same day of the
+        period at the same time of day (2 Dec 10:00 → 2 Nov 10:00; 15 Feb, day 46 of Q1 → 15 Nov in Q4),
+        never before the previous period's start nor after its end (31 Mar → the end of February)."""
+        previous = self.previous()
+        local = timezone.localtime(now)
+        day = previous.first_day + timedelta(days=(local.date() - self.first_day).days)
+        if day < previous.first_day:
+            return previous.start
+        if day >= previous.end_day:
+            return previous.end
+        return timezone.make_aware(datetime.combine(day, local.time()))
+
     def months(self) -> list[Period]:
         if not self.is_quarter:
             return [self]

@@ -26,6 +26,13 @@ from leads.models import Campaign, Persona
 
 Measures = dict[str, Any]
 
+# TRICKY: while a period runs, its rows come with a second set, ``prior:<kpi>``: the previous period measured
+# up to the same point (``Period.same_point_in_previous``), written in the same statement with the same
+# ``computed_at``, so the dashboard compares 1-2 December with 1-2 November rather than with the whole of
+# November. The API and goals read only the KPI keys and never see them; a run after the period's end
+# removes them (the whole previous period is then the fair comparison).
+PRIOR = "prior:"
+
 
 def _scopes(period: Period) -> tuple[set[ScopeKey], set[ScopeKey]]:
     """(every scope that gets a row, the scopes that numbers may land in).
@@ -85,10 +92,13 @@ def measure_period(*, period: Period, now: datetime) -> dict[ScopeKey, Measures]
 
 
 def compute_snapshots(*, period: Period | str, now: datetime | None = None) -> int:
-    """Compute every KPI for every scope of ``period`` and upsert the snapshots; returns the rows written."""
+    """Compute every KPI for every scope of ``period`` and upsert the snapshots; returns the rows written.
+
+    While ``period`` runs at ``now``, also the previous period up to the same point (``PRIOR`` rows)."""
     if isinstance(period, str):
         period = parse_period(period)
     now = now or timezone.now()
+    running = period.start <= now < period.end
     with transaction.atomic():
         measures = measure_period(period=period, now=now)
         rows = [
@@ -96,6 +106,17 @@ def compute_snapshots(*, period: Period | str, now: datetime | None = None) -> i
             for scope, values in measures.items()
             for kpi in REGISTRY
         ]
+        if running:
+            prior = measure_period(period=period.previous(), now=period.same_point_in_previous(now))
+            # Every scope of the period gets the rows, zeroed where the previous period had nothing.
+            for scope in measures:
+                before = prior.get(scope, {})
+                rows += [
+                    kpi_sql.SnapshotRow(metric=PRIOR + kpi.key, scope=scope, value=kpi.compute(before))
+                    for kpi in REGISTRY
+                ]
+        else:
+            KpiSnapshot.objects.filter(period=period.key, metric__startswith=PRIOR).delete()
         # Sorted rows take row locks in the same order, so two concurrent refreshes queue, never deadlock.
         rows.sort(key=lambda row: (row.metric, row.scope))
         kpi_sql.upsert_snapshots(rows=rows, period=period.key, now=now)

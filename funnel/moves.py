@@ -18,7 +18,7 @@ from funnel.handoff import accept_locked
 from funnel.models import Handoff, HandoffStatus
 from funnel.routing import route_locked_lead
 from leads.models import Lead, StageKind, Transition
-from leads.pipeline import SALES_WORKED, Stages, check_move, move_refusal, record_move
+from leads.pipeline import CLOSED, SALES_WORKED, Stages, check_move, move_refusal, record_move
 
 K = StageKind
 
@@ -51,7 +51,9 @@ def move_lead(
                 status=HandoffStatus.WITHDRAWN, closed_at=now, closed_by=actor
             )
         owner: Any = ...
-        if to_stage.kind not in SALES_WORKED:
+        # A closed deal stays with the rep who closed it (their board, their numbers); a lead handed back
+        # to marketing belongs to no rep.
+        if to_stage.kind not in SALES_WORKED | CLOSED:
             owner = None
         transition = record_move(
             lead=lead,

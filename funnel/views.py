@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,7 +15,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from core.csv_export import csv_response, wants_csv
-from core.errors import AppError
+from core.errors import AppError, Forbidden
 from core.inputs import is_whole_number
 from core.pages import error_text, role_required
 from core.roles import MANAGERS, MARKETING, SALES, has_role, is_manager
@@ -250,6 +251,10 @@ def pipeline_move(request: HttpRequest, lead_id: int) -> HttpResponse:
             amount=data["amount"],
             lost_reason=data["lost_reason"] or "",
         )
+    except Forbidden as error:
+        # The board offers a user only the moves they may make, so this is a forged or stale form: refused
+        # with a 403, as the API refuses it, saying why.
+        raise PermissionDenied(error_text(error)) from None
     except AppError as error:
         messages.error(request, f"{lead.name or lead.email}: {error_text(error)}")
     else:

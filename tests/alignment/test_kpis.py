@@ -316,7 +316,9 @@ def test_the_computation_runs_the_same_queries_whatever_the_number_of_leads(pipe
         handoff(lead.lead, rep, assigned=at(11, 4), due=at(11, 5), status="accepted", closed=at(11, 5))
     with CaptureQueriesContext(connection) as large:
         compute_snapshots(period=NOVEMBER, now=AFTER_NOVEMBER)
-    assert len(large) == len(small) <= 26
+    # 27 on PostgreSQL: the measures, the upsert, and one DELETE of comparison rows left from runs while the
+    # month was still running (alignment.snapshots.PRIOR).
+    assert len(large) == len(small) <= 27
     assert snapshot(NOVEMBER)["mqls"] == 35
 
 

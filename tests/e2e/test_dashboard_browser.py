@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from alignment.models import Goal
+from alignment.periods import current_month
 from alignment.snapshots import compute_snapshots
 from leads.models import CampaignCost
 from tests.alignment.pipeline import at, handoff, journey
@@ -123,3 +127,32 @@ def test_the_manager_refreshes_from_the_dashboard_and_reviews_goals(pipeline, ma
     page.wait_for_url("**/goals/")
     assert page.locator('[data-testid="goal-review"]').count() == 4
     assert Goal.objects.filter(name="Won amount Q4", period="2026-Q4").exists()
+
+
+def test_a_running_month_is_compared_with_the_same_days_of_the_month_before(seeded, rep, page, login):
+    now = timezone.now()
+    month = current_month(now)
+    before = month.previous()
+    # One MQL a minute into each month, and one late in the month before: outside the span so far.
+    journey(created=before.start, source="web").to("mql", before.start + timedelta(minutes=1))
+    journey(created=before.start, source="web").to("mql", before.end - timedelta(hours=1))
+    journey(created=month.start, source="web").to("mql", min(month.start + timedelta(minutes=1), now))
+    compute_snapshots(period=before, now=now)
+    compute_snapshots(period=month, now=now)
+    today = timezone.localdate(now)
+    if today.day > monthrange(before.first_day.year, before.first_day.month)[1]:
+        span = before.label
+    elif today.day == 1:
+        span = f"1 {before.first_day:%b}"
+    else:
+        span = f"1\u2013{today.day} {before.first_day:%b}"
+
+    login(rep)
+    page.goto("/")
+    tile = page.locator('.tile[data-kpi="mqls"]')
+    assert tile.locator('[data-testid="tile-mqls"]').inner_text() == "1"
+    # Against the whole month before it would read -50 %.
+    assert tile.locator(".tile-delta").inner_text() == f"no change vs {span}"
+    assert "up to the same point" in tile.locator(".tile-delta").get_attribute("title")
+    assert page.locator('[data-testid="kpi-table"] thead th').nth(2).text_content() == span
+    screenshot(page, "dashboard-running-month")

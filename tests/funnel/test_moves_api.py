@@ -90,7 +90,7 @@ def test_opportunity_and_won_require_a_non_negative_amount(rep):
     response = move(rep, lead, stage="won", amount="12000")
     assert response.status_code == 200
     lead.refresh_from_db()
-    assert lead.stage_id == "won"
+    assert (lead.stage_id, lead.owner_id) == ("won", rep.pk)  # the deal stays the rep's who won it
     t = Transition.objects.get(lead=lead, to_stage__slug="won")
     assert (t.actor, str(t.amount), t.from_stage.slug) == (rep, "12000.00", "opportunity")
 
@@ -291,6 +291,8 @@ def test_moving_to_lost_requires_a_known_active_lost_reason(rep):
     assert response.json()["transition"]["lost_reason"] == "competitor"
     transition = Transition.objects.get(lead=lead, to_stage__slug="lost")
     assert (transition.lost_reason.slug, transition.reason) == ("competitor", "Chose Acme")
+    lead.refresh_from_db()
+    assert (lead.stage_id, lead.owner_id) == ("lost", rep.pk)
     history = client_for(rep).get(f"/api/v1/leads/{lead.pk}/transitions/").json()
     assert history["results"][0]["lost_reason"] == "competitor"
 
