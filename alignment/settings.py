@@ -248,6 +248,7 @@ CELERY_INTERACTIVE_TASKS = [
 ]
 CELERY_BULK_TASKS = [
     "scoring.tasks.rescore_all_task",
+    "scoring.tasks.compute_draft_impact_task",
     "scoring.tasks.sweep_stale_scores_task",
     "leads.tasks.import_csv_task",
     "leads.tasks.resume_stalled_imports_task",

@@ -187,12 +187,11 @@ def test_scoring_model_approval_reads_in_plain_words(client, manager, marketer):
     draft = from_api.post("/api/v1/scoring-model/versions/", {"mql_threshold": 70}, format="json")
     assert draft.status_code == 201, draft.content
     version = draft.json()["version"]
-    assert from_api.post(f"/api/v1/scoring-model/versions/{version}/approve/").status_code == 200
     client.force_login(manager)
     body = " ".join(client.get("/audit/").content.decode().split())
     assert (
-        f"<strong>Mia Marketer</strong> approved <em>Scoring model v{version} (draft)</em> for marketing"
-        in body
+        f"<strong>Mia Marketer</strong> approved <em>Scoring model v{version} (draft)</em> for marketing "
+        "by proposing it" in body
     )
     assert (
         f"<strong>Mia Marketer</strong> proposed <em>Scoring model v{version} (draft)</em> based on v1"
