@@ -5,12 +5,13 @@ The draft's scores are computed the way a full rescore computes them (``scoring.
 one statement per id range; the Python path elsewhere), and compared with each lead's current score and grade
 under the active model's bar: the comparison the rescore on activation would make. Nothing is written but the
 counts, on the draft. It runs in a task when the draft is proposed, and again for every draft still waiting
-when another version becomes active (the bar it is compared against changed).
+when another version becomes active (the bar it is compared against changed). A count whose message was lost
+(or whose worker died) is queued again by a periodic sweep (``claim_lost_impact_counts``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Max, Min
@@ -25,6 +26,9 @@ from scoring.scoring import CHUNK, activities_by_lead, evaluate
 from scoring.scoring_sql import ImpactCounts, MqlBar
 
 ID_SPAN = 50_000  # lead ids per statement on the SQL path, as in a full rescore
+# A count still missing this long after it was queued is queued again. Counting a million leads takes a few
+# minutes; if one takes longer, the second count only writes the same figures again.
+REQUEUE_AFTER = timedelta(minutes=15)
 
 
 def mql_bar(model: ScoringModel) -> MqlBar:
@@ -105,3 +109,18 @@ def compute_draft_impact(*, version: int, now: datetime | None = None) -> Scorin
         return None
     draft.refresh_from_db()
     return draft
+
+
+def claim_lost_impact_counts(*, now: datetime | None = None) -> list[int]:
+    """The drafts whose count was queued over ``REQUEUE_AFTER`` ago and never written: each is claimed with a
+    conditional update (so two sweeps never both queue it) and its version returned to be queued again."""
+    now = now or timezone.now()
+    due = ScoringModel.objects.filter(
+        status=ScoringModelStatus.DRAFT, impact_computed_at=None, impact_queued_at__lt=now - REQUEUE_AFTER
+    ).values_list("pk", "version", "impact_queued_at")
+    claimed = []
+    for pk, version, queued_at in due:
+        mine = ScoringModel.objects.filter(pk=pk, impact_computed_at=None, impact_queued_at=queued_at)
+        if mine.update(impact_queued_at=now) == 1:
+            claimed.append(version)
+    return claimed

@@ -71,6 +71,8 @@ class ScoringModel(models.Model):
         null=True, blank=True, help_text="Leads meeting the MQL bar now that would fall below the draft's."
     )
     impact_computed_at = models.DateTimeField(null=True, blank=True)
+    # When the count was last queued: a sweep queues it again if it is still missing long after.
+    impact_queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-version"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from scoring.impact import compute_draft_impact
+from core.queue import enqueue
+from scoring.impact import claim_lost_impact_counts, compute_draft_impact
 from scoring.rescore import rescore_all
 from scoring.scoring import score_leads
 from scoring.sweep import sweep_stale_scores
@@ -41,3 +42,12 @@ def sweep_stale_scores_task() -> int:
 def compute_draft_impact_task(version: int) -> bool:
     """Count what a draft would change if activated; a version no longer a draft is skipped."""
     return compute_draft_impact(version=int(version)) is not None
+
+
+@shared_task(**_RETRY, soft_time_limit=60, time_limit=90)
+def sweep_draft_impacts_task() -> int:
+    """Queue again the impact counts whose message was lost or whose worker died."""
+    versions = claim_lost_impact_counts()
+    for version in versions:
+        enqueue(compute_draft_impact_task, version)
+    return len(versions)

@@ -92,8 +92,10 @@ def propose_scoring_model(*, actor: Any, changes: Any) -> ScoringModel:
                     version=version, status=ScoringModelStatus.DRAFT, proposed_by=actor, **values
                 )
                 side = _team_side(actor)
+                now = timezone.now()
                 if side is not None:
-                    _set_approval(draft, side=side, actor=actor, at=timezone.now())
+                    _set_approval(draft, side=side, actor=actor, at=now)
+                draft.impact_queued_at = now
                 draft.save(force_insert=True)
                 record(
                     actor=actor,
@@ -191,7 +193,7 @@ def _recount_waiting_drafts(*, exclude: int) -> None:
     page shows them as being computed) and count them again once the activation commits."""
     waiting = ScoringModel.objects.filter(status=ScoringModelStatus.DRAFT).exclude(pk=exclude)
     versions = list(waiting.values_list("version", flat=True))
-    waiting.update(**dict.fromkeys(IMPACT_FIELDS))
+    waiting.update(**dict.fromkeys(IMPACT_FIELDS), impact_queued_at=timezone.now())
     for version in versions:
         enqueue_on_commit(compute_draft_impact_task, version)
 

@@ -3,9 +3,11 @@ the impact a draft would have if it were activated."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.apps import apps as django_apps
 
 from core.errors import Conflict, Forbidden, NotFound, ValidationProblem
 from core.models import AuditEvent
@@ -13,7 +15,7 @@ from leads.models import Activity, Lead
 from scoring import impact, scoring_sql
 from scoring.impact import compute_draft_impact
 from scoring.models import ScoringModel
-from scoring.tasks import compute_draft_impact_task, rescore_all_task
+from scoring.tasks import compute_draft_impact_task, rescore_all_task, sweep_draft_impacts_task
 from scoring.versions import approve_scoring_model, propose_scoring_model, reject_scoring_model
 from tests.conftest import client_for, needs_postgres
 from tests.factories import LeadFactory, UserFactory
@@ -328,3 +330,53 @@ def test_a_user_in_both_teams_proposes_for_marketing(queued):
     both = UserFactory(username="both", roles=["marketing", "sales"])
     draft = propose_scoring_model(actor=both, changes={})
     assert (draft.approved_by_marketing, draft.approved_by_sales) == (both, None)
+
+
+# --- Lost counts and drafts from before ------------------------------------------------------------------
+
+
+def test_a_count_lost_for_a_quarter_of_an_hour_is_queued_again_once(marketer, rep, queued, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    lost = propose_scoring_model(actor=marketer, changes={"mql_threshold": 70})
+    counted = propose_scoring_model(actor=marketer, changes={"mql_threshold": 71})
+    compute_draft_impact(version=counted.version)
+    rejected = propose_scoring_model(actor=marketer, changes={"mql_threshold": 72})
+    reject_scoring_model(actor=rep, version=rejected.version, comment="No")
+    time_machine.move_to(NOW + timedelta(minutes=14), tick=False)
+    recent = propose_scoring_model(actor=marketer, changes={"mql_threshold": 73})
+    queued.clear()
+
+    assert sweep_draft_impacts_task() == 0
+    time_machine.move_to(NOW + timedelta(minutes=16), tick=False)
+    assert sweep_draft_impacts_task() == 1
+    assert impact_calls(queued) == [lost.version]
+    assert ScoringModel.objects.get(pk=lost.pk).impact_queued_at == NOW + timedelta(minutes=16)
+    assert sweep_draft_impacts_task() == 0  # claimed: the next sweep waits another quarter of an hour
+    time_machine.move_to(NOW + timedelta(minutes=30), tick=False)
+    assert sweep_draft_impacts_task() == 1
+    assert impact_calls(queued) == [lost.version, recent.version]
+
+
+def test_drafts_proposed_before_get_their_proposers_approval_where_it_cannot_activate_them(
+    marketer, rep, nobody
+):
+    backfill = importlib.import_module("scoring.migrations.0004_proposal_counts_as_approval")
+    by_rep = ScoringModel.objects.create(version=2, proposed_by=rep)
+    by_marketer = ScoringModel.objects.create(version=3, proposed_by=marketer)
+    half_done = ScoringModel.objects.create(
+        version=4, proposed_by=marketer, approved_by_sales=rep, sales_approved_at=NOW
+    )
+    by_nobody = ScoringModel.objects.create(version=5, proposed_by=nobody)
+
+    backfill.backfill_proposer_approval(django_apps, None)
+
+    def approvals(model):
+        model.refresh_from_db()
+        return (model.status, model.approved_by_marketing, model.approved_by_sales)
+
+    assert approvals(by_rep) == ("draft", None, rep)
+    assert by_rep.sales_approved_at == by_rep.created_at
+    assert approvals(by_marketer) == ("draft", marketer, None)
+    assert by_marketer.marketing_approved_at == by_marketer.created_at
+    assert approvals(half_done) == ("draft", None, rep)
+    assert approvals(by_nobody) == ("draft", None, None)
