@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from leads.models import Lead
@@ -84,6 +84,7 @@ def compute_draft_impact(*, version: int, now: datetime | None = None) -> Scorin
 
     Returns the draft, or ``None`` when it is no longer a draft (activated or rejected meanwhile), or when
     another version became active while the counts were computed (the activation queued a new count).
+    Computing reads every lead (one statement per id range on PostgreSQL); no transaction is held across it.
     """
     draft = ScoringModel.objects.filter(version=version, status=ScoringModelStatus.DRAFT).first()
     if draft is None:
@@ -93,18 +94,19 @@ def compute_draft_impact(*, version: int, now: datetime | None = None) -> Scorin
     old_bar = mql_bar(base) if base is not None else None
     compute = _impact_in_sql if scoring_sql.set_based_scoring() else _impact_in_python
     counts = compute(model=compile_model(draft), now=now, old_bar=old_bar, new_bar=mql_bar(draft))
-    with transaction.atomic():
-        current = active_scoring_model()
-        if (current.version if current else None) != (base.version if base else None):
-            return None
-        written = ScoringModel.objects.filter(pk=draft.pk, status=ScoringModelStatus.DRAFT).update(
-            impact_based_on=base.version if base else None,
-            impact_leads=counts.leads,
-            impact_grade_changes=counts.grade_changes,
-            impact_mql_up=counts.mql_up,
-            impact_mql_down=counts.mql_down,
-            impact_computed_at=now,
-        )
+    # TRICKY: an activation (or the sweep) meanwhile stamps a new ``impact_queued_at`` and queues a new count;
+    # the stamp read above no longer matches, so these counts, made against the old bar, are dropped. In
+    # PostgreSQL the UPDATE waits for an activation in flight and then tests the committed stamp.
+    written = ScoringModel.objects.filter(
+        pk=draft.pk, status=ScoringModelStatus.DRAFT, impact_queued_at=draft.impact_queued_at
+    ).update(
+        impact_based_on=base.version if base else None,
+        impact_leads=counts.leads,
+        impact_grade_changes=counts.grade_changes,
+        impact_mql_up=counts.mql_up,
+        impact_mql_down=counts.mql_down,
+        impact_computed_at=now,
+    )
     if not written:
         return None
     draft.refresh_from_db()
@@ -115,11 +117,11 @@ def claim_lost_impact_counts(*, now: datetime | None = None) -> list[int]:
     """The drafts whose count was queued over ``REQUEUE_AFTER`` ago and never written: each is claimed with a
     conditional update (so two sweeps never both queue it) and its version returned to be queued again."""
     now = now or timezone.now()
-    due = ScoringModel.objects.filter(
-        status=ScoringModelStatus.DRAFT, impact_computed_at=None, impact_queued_at__lt=now - REQUEUE_AFTER
-    ).values_list("pk", "version", "impact_queued_at")
+    # A draft proposed before counts existed was never queued at all.
+    late = Q(impact_queued_at__lt=now - REQUEUE_AFTER) | Q(impact_queued_at=None)
+    drafts = ScoringModel.objects.filter(late, status=ScoringModelStatus.DRAFT, impact_computed_at=None)
     claimed = []
-    for pk, version, queued_at in due:
+    for pk, version, queued_at in drafts.values_list("pk", "version", "impact_queued_at"):
         mine = ScoringModel.objects.filter(pk=pk, impact_computed_at=None, impact_queued_at=queued_at)
         if mine.update(impact_queued_at=now) == 1:
             claimed.append(version)

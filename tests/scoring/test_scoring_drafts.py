@@ -355,6 +355,10 @@ def test_a_count_lost_for_a_quarter_of_an_hour_is_queued_again_once(marketer, re
     time_machine.move_to(NOW + timedelta(minutes=30), tick=False)
     assert sweep_draft_impacts_task() == 1
     assert impact_calls(queued) == [lost.version, recent.version]
+    # A draft from before impact counts were queued at all.
+    older = ScoringModel.objects.create(version=9, proposed_by=marketer)
+    assert sweep_draft_impacts_task() == 1
+    assert impact_calls(queued) == [lost.version, recent.version, older.version]
 
 
 def test_drafts_proposed_before_get_their_proposers_approval_where_it_cannot_activate_them(
