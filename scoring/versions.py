@@ -226,15 +226,16 @@ def reject_scoring_model(*, actor: Any, version: int, comment: Any) -> ScoringMo
             raise NotFound("No such version.")
         if model.status != ScoringModelStatus.DRAFT:
             raise Conflict(f"Version {version} is {model.status}, not a draft.")
-        model.status = ScoringModelStatus.REJECTED
-        model.rejected_by = actor
-        model.rejected_at = timezone.now()
-        model.rejection_comment = text
-        model.save(update_fields=["status", "rejected_by", "rejected_at", "rejection_comment"])
+        # Recorded first, so the trail names what was rejected: "Scoring model v3 (draft)".
         record(
             actor=actor,
             action="scoring_model.rejected",
             obj=model,
             data={"version": version, "comment": text},
         )
+        model.status = ScoringModelStatus.REJECTED
+        model.rejected_by = actor
+        model.rejected_at = timezone.now()
+        model.rejection_comment = text
+        model.save(update_fields=["status", "rejected_by", "rejected_at", "rejection_comment"])
     return model
