@@ -102,6 +102,8 @@ def test_a_marketer_proposes_a_draft_and_a_rep_approves_it(page, login, marketer
     draft = page.locator("#draft-3")
     draft.get_by_text("Reject v3…").click()
     draft.get_by_label("Why? (everyone sees this)").fill("95 would starve the sales team of leads.")
+    draft.scroll_into_view_if_needed()
+    screenshot(page, "scoring-draft-reject-form")
     draft.get_by_role("button", name="Reject v3").click()
     page.wait_for_url("**/scoring/#rejected-3")
     assert page.get_by_text("You rejected v3.").is_visible()
