@@ -203,6 +203,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": float(SWEEP_SECONDS),
         "options": {"expires": float(SWEEP_SECONDS)},
     },
+    # A draft's impact count whose message was lost is queued again.
+    "sweep-draft-impacts": {
+        "task": "scoring.tasks.sweep_draft_impacts_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 300.0},
+    },
     "funnel-sweep-promotions": {
         "task": "funnel.tasks.sweep_promotions_task",
         "schedule": float(SWEEP_SECONDS),
@@ -248,6 +254,8 @@ CELERY_INTERACTIVE_TASKS = [
 ]
 CELERY_BULK_TASKS = [
     "scoring.tasks.rescore_all_task",
+    "scoring.tasks.compute_draft_impact_task",
+    "scoring.tasks.sweep_draft_impacts_task",
     "scoring.tasks.sweep_stale_scores_task",
     "leads.tasks.import_csv_task",
     "leads.tasks.resume_stalled_imports_task",

@@ -22,5 +22,17 @@ def _based_on(data: Mapping[str, Any], name_of: Callable[[Any], str]) -> str:
 
 
 action("scoring_model.proposed", verb="proposed", details=_based_on)
-action("scoring_model.approved", verb="approved", details="for {side}")
+
+
+def _approved(data: Mapping[str, Any], name_of: Callable[[Any], str]) -> str:
+    side = data.get("side", "")
+    return f"for {side} by proposing it" if data.get("by_proposal") else f"for {side}"
+
+
+def _rejected(data: Mapping[str, Any], name_of: Callable[[Any], str]) -> str:
+    return f"\u201c{data.get('comment', '')}\u201d"
+
+
+action("scoring_model.approved", verb="approved", details=_approved)
+action("scoring_model.rejected", verb="rejected", details=_rejected)
 action("scoring_model.activated", verb="activated", details=_retired)

@@ -13,14 +13,19 @@ class ScoringModelStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     ACTIVE = "active", "Active"
     RETIRED = "retired", "Retired"
+    REJECTED = "rejected", "Rejected"
 
 
 class ScoringModel(models.Model):
     """One version of the jointly owned definition of a qualified lead.
 
     A draft becomes active once approved by a marketer and by a sales rep or manager (two different
-    people); activating it retires the previous active version. Rules are stored with the version, so a
+    people; the proposer's proposal is their own team's approval); activating it retires the previous active
+    version. A draft may instead be rejected, with a comment. Rules are stored with the version, so a
     version never changes after activation.
+
+    The ``impact_*`` fields estimate what activating the draft would change, against the leads' scores at
+    ``impact_computed_at`` (empty: not computed yet; ``scoring.impact`` computes them in a task).
     """
 
     version = models.PositiveIntegerField(unique=True)
@@ -50,6 +55,24 @@ class ScoringModel(models.Model):
     sales_approved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_comment = models.CharField(max_length=1000, blank=True)
+    # The version that was active when the impact was computed (null: none was).
+    impact_based_on = models.PositiveIntegerField(null=True, blank=True)
+    impact_leads = models.PositiveIntegerField(null=True, blank=True, help_text="Leads looked at.")
+    impact_grade_changes = models.PositiveIntegerField(null=True, blank=True)
+    impact_mql_up = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Leads below the MQL bar now that would meet the draft's."
+    )
+    impact_mql_down = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Leads meeting the MQL bar now that would fall below the draft's."
+    )
+    impact_computed_at = models.DateTimeField(null=True, blank=True)
+    # When the count was last queued: a sweep queues it again if it is still missing long after.
+    impact_queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-version"]

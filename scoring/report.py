@@ -9,14 +9,16 @@ stages that managers add count by their kind, and a history imported without eve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.utils import timezone
 
 from core.charts import StackedChart, stacked_bar_chart
 from leads.models import Lead, StageKind
 from leads.pipeline import reached_q
-from scoring.models import ScoringRun
+from scoring.models import ScoringModel, ScoringRun, ScoringRunStatus
 
 K = StageKind
 # The stage kinds whose entry means a lead has reached each milestone.
@@ -117,3 +119,39 @@ def calibration() -> list[dict[str, Any]]:
 
 def latest_run() -> ScoringRun | None:
     return ScoringRun.objects.order_by("-started_at", "-id").first()
+
+
+# How long after an activation the page keeps waiting for its full rescore to start: a worker picks it up in
+# seconds; past this, none is running and polling would only wait in vain.
+RESCORE_START_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class RescoreProgress:
+    run: ScoringRun | None  # the latest full rescore
+    waiting_for: int | None  # a version activated lately whose full rescore has not started yet
+
+    @property
+    def polling(self) -> bool:
+        """Whether the page should keep asking: a rescore is running or about to start."""
+        running = self.run is not None and self.run.status == ScoringRunStatus.RUNNING
+        return self.waiting_for is not None or running
+
+
+def rescore_progress(*, active: ScoringModel | None) -> RescoreProgress:
+    """The latest full rescore, and whether the activation of ``active`` still waits for its own rescore
+    (one query)."""
+    run = latest_run()
+    waiting_for = None
+    activated = active.activated_at if active is not None else None
+    # The seeded first version was never approved and queued no rescore: only an approval's activation does.
+    if (
+        active is not None
+        and active.approved_by_marketing_id is not None
+        and active.approved_by_sales_id is not None
+        and activated is not None
+        and timezone.now() - activated < RESCORE_START_WINDOW
+        and (run is None or run.started_at < activated)
+    ):
+        waiting_for = active.version
+    return RescoreProgress(run=run, waiting_for=waiting_for)

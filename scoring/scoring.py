@@ -128,6 +128,21 @@ def score_leads(
     return done
 
 
+def activities_by_lead(
+    *, model: CompiledModel, lead_ids: list[int], now: datetime
+) -> dict[int, list[tuple[int, str, datetime]]]:
+    """The activities ``model`` counts for these leads, as ``evaluate`` takes them (one query)."""
+    activities: dict[int, list[tuple[int, str, datetime]]] = {}
+    if model.engagement_rules:
+        for lead_id, activity_id, activity_type, occurred_at in Activity.objects.filter(
+            lead_id__in=lead_ids,
+            type__in=list(model.engagement_rules),
+            occurred_at__lte=now,
+        ).values_list("lead_id", "id", "type", "occurred_at"):
+            activities.setdefault(lead_id, []).append((activity_id, activity_type, occurred_at))
+    return activities
+
+
 def score_chunk(
     *, model: CompiledModel, lead_ids: list[int], now: datetime, reason: str, only_changed: bool = False
 ) -> list[int]:
@@ -149,14 +164,7 @@ def score_chunk(
     )
     if not rows:
         return []
-    activities: dict[int, list[tuple[int, str, datetime]]] = {}
-    if model.engagement_rules:
-        for lead_id, activity_id, activity_type, occurred_at in Activity.objects.filter(
-            lead_id__in=[row["id"] for row in rows],
-            type__in=list(model.engagement_rules),
-            occurred_at__lte=now,
-        ).values_list("lead_id", "id", "type", "occurred_at"):
-            activities.setdefault(lead_id, []).append((activity_id, activity_type, occurred_at))
+    activities = activities_by_lead(model=model, lead_ids=[row["id"] for row in rows], now=now)
     updates: list[tuple[Any, ...]] = []
     changes: list[ScoreChange] = []
     for row in rows:

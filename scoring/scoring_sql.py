@@ -266,6 +266,80 @@ WHERE changed
 
 
 @dataclass(frozen=True)
+class MqlBar:
+    """A model's MQL bar as the impact statement tests it: a score threshold and the grades admitted."""
+
+    threshold: int
+    grades: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImpactCounts:
+    """What a model would change over a set of leads against their current scores."""
+
+    leads: int = 0
+    grade_changes: int = 0
+    mql_up: int = 0
+    mql_down: int = 0
+
+    def __add__(self, other: ImpactCounts) -> ImpactCounts:
+        return ImpactCounts(
+            leads=self.leads + other.leads,
+            grade_changes=self.grade_changes + other.grade_changes,
+            mql_up=self.mql_up + other.mql_up,
+            mql_down=self.mql_down + other.mql_down,
+        )
+
+
+def impact_statement(model: CompiledModel) -> tuple[str, dict[str, Any]]:
+    """The computing half of ``scoring_statement`` over an id range, counted instead of written: how many
+    leads it looks at, whose grade would change, and who would cross the MQL bar up (below the current bar
+    with the current score, over the new bar with the new one) or down. Takes ``%(lo)s``, ``%(hi)s``,
+    ``%(now)s``, the current bar (``%(old_on)s``: whether there is one, ``%(old_threshold)s``,
+    ``%(old_grades)s``) and the new one (``%(new_threshold)s``, ``%(new_grades)s``)."""
+    ctes, _, params = _scored_ctes(model, by="range")
+    sql = f"""
+{ctes}
+SELECT count(*),
+       count(*) FILTER (WHERE grade <> old_grade),
+       count(*) FILTER (WHERE new_meets AND NOT old_meets),
+       count(*) FILTER (WHERE old_meets AND NOT new_meets)
+FROM (
+    SELECT grade, old_grade,
+           (%(old_on)s AND old_score >= %(old_threshold)s AND old_grade = ANY(%(old_grades)s)) AS old_meets,
+           (score >= %(new_threshold)s AND grade = ANY(%(new_grades)s)) AS new_meets
+    FROM scored
+) AS compared
+"""
+    return sql, params
+
+
+def impact_counts_sql(
+    *, model: CompiledModel, now: datetime, lo: int, hi: int, old_bar: MqlBar | None, new_bar: MqlBar
+) -> ImpactCounts:
+    """Count what ``model`` would change for the leads with ids in ``[lo, hi]``, writing nothing.
+
+    PostgreSQL only (see ``set_based_scoring``); call inside a transaction.
+    """
+    sql, params = impact_statement(model)
+    params.update(
+        now=now,
+        lo=lo,
+        hi=hi,
+        old_on=old_bar is not None,
+        old_threshold=old_bar.threshold if old_bar else 0,
+        old_grades=list(old_bar.grades) if old_bar else [],
+        new_threshold=new_bar.threshold,
+        new_grades=list(new_bar.grades),
+    )
+    with connection.cursor() as cursor:
+        tune_for_scoring(cursor)
+        cursor.execute(sql, params)
+        leads, grade_changes, mql_up, mql_down = cursor.fetchone()
+    return ImpactCounts(leads=leads, grade_changes=grade_changes, mql_up=mql_up, mql_down=mql_down)
+
+
+@dataclass(frozen=True)
 class ScoredSet:
     """What one scoring statement did: how many leads it scored, and which of them it wrote."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
+from core.queue import enqueue
+from scoring.impact import claim_lost_impact_counts, compute_draft_impact
 from scoring.rescore import rescore_all
 from scoring.scoring import score_leads
 from scoring.sweep import sweep_stale_scores
@@ -34,3 +36,18 @@ def rescore_all_task(reason: str = "nightly") -> int:
 def sweep_stale_scores_task() -> int:
     """Rescore leads whose score is missing or older than their last change (a lost message, say)."""
     return sweep_stale_scores()
+
+
+@shared_task(**_RETRY, soft_time_limit=3600, time_limit=3600 + 60)
+def compute_draft_impact_task(version: int) -> bool:
+    """Count what a draft would change if activated; a version no longer a draft is skipped."""
+    return compute_draft_impact(version=int(version)) is not None
+
+
+@shared_task(**_RETRY, soft_time_limit=60, time_limit=90)
+def sweep_draft_impacts_task() -> int:
+    """Queue again the impact counts whose message was lost or whose worker died."""
+    versions = claim_lost_impact_counts()
+    for version in versions:
+        enqueue(compute_draft_impact_task, version)
+    return len(versions)

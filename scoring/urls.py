@@ -13,4 +13,6 @@ urlpatterns = [
     path("progress/", views.scoring_run_progress, name="progress"),
     path("propose/", views.scoring_propose, name="propose"),
     path("<int:version>/approve/", views.scoring_approve, name="approve"),
+    path("<int:version>/reject/", views.scoring_reject, name="reject"),
+    path("<int:version>/impact/", views.scoring_draft_impact, name="impact"),
 ]

@@ -1,4 +1,5 @@
-"""The scoring page: the active model in plain words, distribution, calibration, drafts and approvals."""
+"""The scoring page: the active model in plain words, distribution, calibration, drafts with their impact,
+approvals and rejections, and the full rescore's progress (polled with htmx)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -21,12 +22,19 @@ from scoring.forms import (
     initial_from,
 )
 from scoring.models import ScoringModel, ScoringModelStatus
-from scoring.report import calibration, latest_run, score_distribution
-from scoring.versions import approval_side, approve_scoring_model, propose_scoring_model
+from scoring.qualification import active_scoring_model
+from scoring.report import calibration, rescore_progress, score_distribution
+from scoring.versions import (
+    approval_side,
+    approve_scoring_model,
+    can_reject,
+    propose_scoring_model,
+    reject_scoring_model,
+)
 
 
 def _scoring_context(request: HttpRequest, *, forms: dict[str, Any] | None = None) -> dict[str, Any]:
-    people = ("proposed_by", "approved_by_marketing", "approved_by_sales")
+    people = ("proposed_by", "approved_by_marketing", "approved_by_sales", "rejected_by")
     versions = list(ScoringModel.objects.select_related(*people).order_by("-version"))
     active = next((v for v in versions if v.status == ScoringModelStatus.ACTIVE), None)
     drafts = [
@@ -34,10 +42,12 @@ def _scoring_context(request: HttpRequest, *, forms: dict[str, Any] | None = Non
             "model": model,
             "changes": model_diff(old=active, new=model),
             "can_approve_as": approval_side(request.user, model),
+            "can_reject": can_reject(request.user, model),
         }
         for model in versions
         if model.status == ScoringModelStatus.DRAFT
     ]
+    rejected = [model for model in versions if model.status == ScoringModelStatus.REJECTED]
     if forms is None:
         initial = initial_from(active)
         forms = {
@@ -57,9 +67,10 @@ def _scoring_context(request: HttpRequest, *, forms: dict[str, Any] | None = Non
         ],
         "versions": versions,
         "drafts": drafts,
+        "rejected": rejected,
         "distribution": score_distribution(),
         "calibration": calibration(),
-        "run": latest_run(),
+        "progress": rescore_progress(active=active),
         "forms": forms,
     }
 
@@ -71,7 +82,16 @@ def scoring_page(request: HttpRequest) -> HttpResponse:
 
 @role_required()
 def scoring_run_progress(request: HttpRequest) -> HttpResponse:
-    return render(request, "scoring/scoring_run.html", {"run": latest_run()})
+    """The full rescore's panel alone: htmx polls it every two seconds while a rescore runs or is queued."""
+    progress = rescore_progress(active=active_scoring_model())
+    return render(request, "scoring/scoring_run.html", {"progress": progress})
+
+
+@role_required()
+def scoring_draft_impact(request: HttpRequest, version: int) -> HttpResponse:
+    """A draft's impact alone: htmx polls it while it is being computed."""
+    model = get_object_or_404(ScoringModel, version=version)
+    return render(request, "scoring/draft_impact.html", {"model": model})
 
 
 @require_POST
@@ -91,7 +111,11 @@ def scoring_propose(request: HttpRequest) -> HttpResponse:
             fields = (error.errors or {}).items()
             problems = [f"{field}: {' '.join(texts)}" for field, texts in fields] or [error.detail]
         else:
-            messages.success(request, f"Draft v{draft.version} proposed; it needs approval from both teams.")
+            messages.success(
+                request,
+                f"Draft v{draft.version} proposed; your proposal counts as your team's approval, the other "
+                "team is next.",
+            )
             return redirect(f"{reverse('scoring:model')}#draft-{draft.version}")
     context = _scoring_context(request, forms=forms)
     context["problems"] = problems or ["Please correct the fields marked below."]
@@ -110,6 +134,20 @@ def scoring_approve(request: HttpRequest, version: int) -> HttpResponse:
     else:
         if approval.activated:
             messages.success(request, f"v{version} is now active; every lead is being rescored.")
-        else:
-            messages.success(request, f"You approved v{version} for {approval.side}; the other team is next.")
+            return redirect(f"{reverse('scoring:model')}#scoring-run")
+        messages.success(request, f"You approved v{version} for {approval.side}; the other team is next.")
     return redirect(f"{reverse('scoring:model')}#draft-{version}")
+
+
+@require_POST
+@role_required()
+def scoring_reject(request: HttpRequest, version: int) -> HttpResponse:
+    try:
+        reject_scoring_model(actor=request.user, version=version, comment=request.POST.get("comment", ""))
+    except NotFound:
+        raise
+    except AppError as error:
+        show_error(request, error)
+        return redirect(f"{reverse('scoring:model')}#draft-{version}")
+    messages.success(request, f"You rejected v{version}.")
+    return redirect(f"{reverse('scoring:model')}#rejected-{version}")

@@ -187,14 +187,29 @@ def test_scoring_model_approval_reads_in_plain_words(client, manager, marketer):
     draft = from_api.post("/api/v1/scoring-model/versions/", {"mql_threshold": 70}, format="json")
     assert draft.status_code == 201, draft.content
     version = draft.json()["version"]
-    assert from_api.post(f"/api/v1/scoring-model/versions/{version}/approve/").status_code == 200
     client.force_login(manager)
     body = " ".join(client.get("/audit/").content.decode().split())
     assert (
-        f"<strong>Mia Marketer</strong> approved <em>Scoring model v{version} (draft)</em> for marketing"
-        in body
+        f"<strong>Mia Marketer</strong> approved <em>Scoring model v{version} (draft)</em> for marketing "
+        "by proposing it" in body
     )
     assert (
         f"<strong>Mia Marketer</strong> proposed <em>Scoring model v{version} (draft)</em> based on v1"
         in body
+    )
+
+
+def test_scoring_model_rejection_reads_in_plain_words(client, manager, marketer, rep):
+    version = (
+        client_for(marketer).post("/api/v1/scoring-model/versions/", {}, format="json").json()["version"]
+    )
+    rejected = client_for(rep).post(
+        f"/api/v1/scoring-model/versions/{version}/reject/", {"comment": "Bar too low"}, format="json"
+    )
+    assert rejected.status_code == 200
+    client.force_login(manager)
+    body = " ".join(client.get("/audit/").content.decode().split())
+    assert (
+        f"<strong>Sam Seller</strong> rejected <em>Scoring model v{version} (draft)</em> "
+        "\u201cBar too low\u201d" in body
     )

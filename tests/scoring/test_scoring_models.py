@@ -5,7 +5,7 @@ import pytest
 from core.models import AuditEvent
 from scoring.describe import model_diff
 from scoring.models import ScoringModel
-from scoring.tasks import rescore_all_task
+from scoring.tasks import compute_draft_impact_task, rescore_all_task
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
@@ -23,6 +23,7 @@ def approve(user, version):
 def queued(monkeypatch):
     calls = []
     monkeypatch.setattr(rescore_all_task, "apply_async", lambda args, kwargs, **options: calls.append(kwargs))
+    monkeypatch.setattr(compute_draft_impact_task, "apply_async", lambda args, kwargs, **options: None)
     return calls
 
 
@@ -104,16 +105,18 @@ def test_an_invalid_proposal_is_a_400_naming_the_field(rep, payload, field):
 def test_a_draft_becomes_active_only_after_a_marketer_and_a_sales_user_approve(
     marketer, rep, queued, django_capture_on_commit_callbacks
 ):
-    version = client_for(marketer).post(VERSIONS, {"min_grade": "C"}, format="json").json()["version"]
-    first = approve(marketer, version)
-    assert first.status_code == 200
-    assert first.json()["status"] == "draft"
-    assert first.json()["approved_by"] == {"marketing": marketer.pk, "sales": None}
+    with django_capture_on_commit_callbacks(execute=True):
+        proposed = client_for(marketer).post(VERSIONS, {"min_grade": "C"}, format="json")
+    assert proposed.status_code == 201
+    version = proposed.json()["version"]
+    assert proposed.json()["status"] == "draft"
+    assert proposed.json()["approved_by"] == {"marketing": marketer.pk, "sales": None}
     assert queued == []
     with django_capture_on_commit_callbacks(execute=True):
         second = approve(rep, version)
     assert second.status_code == 200
     assert second.json()["status"] == "active"
+    assert second.json()["approved_by"] == {"marketing": marketer.pk, "sales": rep.pk}
     assert second.json()["activated_at"] is not None
     assert ScoringModel.objects.get(version=1).status == "retired"
     assert queued == [{"reason": f"activation of v{version}"}]
@@ -126,24 +129,23 @@ def test_a_draft_becomes_active_only_after_a_marketer_and_a_sales_user_approve(
 def test_one_person_cannot_approve_for_both_teams(queued):
     both = UserFactory(username="both", roles=["marketing", "sales"])
     version = client_for(both).post(VERSIONS, {"min_grade": "C"}, format="json").json()["version"]
-    assert approve(both, version).status_code == 200
     again = approve(both, version)
     assert again.status_code == 409
-    assert ScoringModel.objects.get(version=version).status == "draft"
+    model = ScoringModel.objects.get(version=version)
+    assert (model.status, model.approved_by_marketing, model.approved_by_sales) == ("draft", both, None)
     assert queued == []
 
 
 def test_two_marketers_do_not_make_an_approval(marketer, queued):
     other = UserFactory(username="other_marketer", roles=["marketing"])
     version = client_for(marketer).post(VERSIONS, {}, format="json").json()["version"]
-    assert approve(marketer, version).status_code == 200
+    assert approve(marketer, version).status_code == 409
     assert approve(other, version).status_code == 409
     assert ScoringModel.objects.get(version=version).status == "draft"
 
 
 def test_a_manager_approves_for_sales(marketer, manager, queued):
     version = client_for(marketer).post(VERSIONS, {}, format="json").json()["version"]
-    approve(marketer, version)
     response = approve(manager, version)
     assert response.json()["approved_by"] == {"marketing": marketer.pk, "sales": manager.pk}
     assert response.json()["status"] == "active"

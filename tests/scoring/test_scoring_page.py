@@ -151,9 +151,10 @@ def test_proposing_and_approving_through_the_page_activates_the_draft(
     page = browser_for(rep).get("/scoring/").content.decode()
     assert "MQL threshold" in page
     assert f"Approve v{draft.version} for sales" in page
-    browser_for(marketer).post(f"/scoring/{draft.version}/approve/")
+    assert draft.approved_by_marketing == marketer
     with django_capture_on_commit_callbacks(execute=True):
-        browser_for(rep).post(f"/scoring/{draft.version}/approve/")
+        response = browser_for(rep).post(f"/scoring/{draft.version}/approve/")
+    assert response.url == "/scoring/#scoring-run"
     draft.refresh_from_db()
     assert draft.status == "active"
     assert queued == [{"reason": f"activation of v{draft.version}"}]
