@@ -177,3 +177,17 @@ def test_row_links_are_the_reversed_urls_whatever_the_script_prefix(waiting, man
         clear_script_prefix()
     assert [(row.lead_url, row.accept_url, row.reject_url) for row in rows] == expected
     assert expected[0][1] == f"{prefix}queue/{waiting[0].pk}/accept/"
+
+
+def test_a_pager_link_costs_five_queries_and_carries_no_reject_form(
+    client, waiting, manager, django_assert_num_queries
+):
+    client.force_login(manager)
+    client.get("/queue/")
+    # session, user, roles, the keyset scan, the page's rows: no reasons, reps or summary for the rows alone
+    with django_assert_num_queries(5):
+        response = client.get("/queue/", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="results"')
+    assert 'name="reason"' not in html
+    assert html.count('class="reject-fallback"') == 3
