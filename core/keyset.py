@@ -21,6 +21,7 @@ from core.errors import ValidationProblem
 from core.inputs import datetime_problem
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")  # a page's rows: model instances, or what a page makes of them
 
 FORWARD = "n"
 BACKWARD = "p"
@@ -34,8 +35,8 @@ class Cursor:
 
 
 @dataclass(frozen=True)
-class KeysetPage(Generic[M]):
-    rows: list[M]
+class KeysetPage(Generic[T]):
+    rows: list[T]
     next_cursor: str | None
     previous_cursor: str | None
 

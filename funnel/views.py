@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.csv_export import csv_response, wants_csv
 from core.errors import AppError, Forbidden
@@ -27,41 +27,28 @@ from leads.selectors import get_lead_for
 FEEDBACK_LIST = 30
 
 
-def breakdown_summary(lead: Any, limit: int = 3) -> str:
-    lines = [line for line in (lead.score_breakdown or []) if isinstance(line, dict)]
-    lines.sort(key=lambda line: -abs(int(line.get("points", 0) or 0)))
-    return ", ".join(
-        f"{line.get('rule', '?')} {int(line.get('points', 0) or 0):+d}" for line in lines[:limit]
-    )
-
-
 @role_required(SALES, MANAGERS)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     """Waiting hand-offs, oldest deadline first, 50 a page; managers filter by rep, unassigned, overdue."""
     manager = is_manager(request.user)
-    now = timezone.now()
     show = QueueFilter.from_query(request.GET)
-    page = queue_page(user=request.user, show=show, cursor=request.GET.get("cursor"), now=now)
-    rows = page.rows
-    for row in rows:
-        row.summary = breakdown_summary(row.lead)
-        row.overdue = row.sla_due_at <= now
+    page = queue_page(user=request.user, show=show, cursor=request.GET.get("cursor"), now=timezone.now())
     context: dict[str, Any] = {
-        "rows": rows,
+        "rows": page.rows,
         "page": page,
         "show": show.rep,
         "overdue": show.overdue,
         "manager": manager,
-        "reasons": list(RejectReason.objects.filter(active=True)),
-        "reps": routing.reps_for_assignment() if manager else [],
-        "now": now,
     }
     if request.htmx and not request.htmx.history_restore_request:  # a pager link: the rows only
         response = render(request, "funnel/_queue_results.html", context)
     else:
+        # the reject picker is written once for the page; the rows' "Reject…" buttons copy it
+        context["reasons"] = list(RejectReason.objects.filter(active=True))
         if manager:
-            context["summary"] = feedback.queue_summary()
+            context["summary"] = summary = feedback.queue_summary()
+            context["reps"] = [item["rep"] for item in summary["reps"]]
         response = render(request, "funnel/queue.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -113,10 +100,20 @@ def accept(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _decide(request, lead_id, "accept")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @role_required(SALES, MANAGERS)
 def reject(request: HttpRequest, lead_id: int) -> HttpResponse:
-    return _decide(request, lead_id, "reject")
+    """POST rejects with a reason; GET shows the reject form on a page of its own (the queue's rows link to
+    it for browsers without JavaScript, which cannot copy the queue's one reject form into a row)."""
+    if request.method == "POST":
+        return _decide(request, lead_id, "reject")
+    lead = get_lead_for(request.user, lead_id)
+    context = {
+        "lead": lead,
+        "action": reverse("funnel:reject", args=[lead.pk]),
+        "reasons": list(RejectReason.objects.filter(active=True)),
+    }
+    return render(request, "funnel/reject.html", context)
 
 
 @require_POST

@@ -48,3 +48,33 @@
   document.addEventListener("DOMContentLoaded", wire);
   document.addEventListener("htmx:afterSwap", wire);
 })();
+
+// The reject picker: the page holds one reject form (<template id="reject-picker">); opening a row's
+// "Reject…" copies it into that row, pointed at the row's lead. Without JavaScript the row's picker holds a
+// link to the same form on a page of its own, and that link's address is where the copy posts.
+(function () {
+  "use strict";
+  function fill(picker) {
+    var source = document.getElementById("reject-picker");
+    var fallback = picker.querySelector("a.reject-fallback");
+    var row = picker.closest("tr");
+    if (!source || !fallback || !row) return;
+    var action = fallback.getAttribute("href");
+    var lead = row.id.replace("handoff-", "");
+    var form = source.content.querySelector("form").cloneNode(true);
+    form.setAttribute("action", action);
+    form.setAttribute("hx-post", action);
+    form.querySelectorAll("[id]").forEach(function (el) {
+      el.id = el.id + lead;
+    });
+    form.querySelectorAll("label[for]").forEach(function (el) {
+      el.htmlFor = el.htmlFor + lead;
+    });
+    fallback.replaceWith(form);
+    if (window.htmx) window.htmx.process(form);
+  }
+  document.addEventListener("click", function (event) {
+    var summary = event.target.closest && event.target.closest("details.reject-picker > summary");
+    if (summary) fill(summary.parentElement);
+  });
+})();

@@ -97,3 +97,59 @@ def test_a_rep_accepts_and_rejects_and_the_marketer_sees_the_rejection(
     assert "two-person company" in table
     assert "spring webinar" in page.inner_text("section[aria-labelledby=by-campaign]").lower()
     screenshot(page, "funnel-feedback")
+
+
+@pytest.fixture
+def a_page_and_more(reference_data, rep):
+    """More hand-offs than one queue page holds, all the rep's."""
+    ScoringModel.objects.update_or_create(
+        version=1, defaults={"status": "active", "mql_threshold": 60, "min_grade": "B"}
+    )
+    leads = [
+        LeadFactory(first_name="Lead", last_name=f"{i:02d}", company="Acme", score=80, grade="A")
+        for i in range(52)
+    ]
+    promotion.promote_qualified_leads()
+    return leads
+
+
+def test_a_rep_rejects_from_a_page_that_htmx_swapped_in(page, login, a_page_and_more, rep):
+    login(rep)
+    page.goto("/queue/")
+    assert page.locator("select[name=reason]").count() == 0  # one form, in the page's <template>
+    page.click("a[rel=next]")
+    page.wait_for_selector("a[rel=prev]")
+    row_id = page.locator("tr.queue-row").first.get_attribute("id")
+    lead_id = int(row_id.removeprefix("handoff-"))
+    row = f"#{row_id}"
+    page.click(f"{row} summary")
+    page.select_option(f"#reason-{lead_id}", "no-need")
+    assert page.get_attribute(f"{row} label:has-text('Reason')", "for") == f"reason-{lead_id}"
+    screenshot(page, "funnel-queue-page-two-reject-picker")
+    page.click(f"{row} button:has-text('Reject lead')")
+    page.wait_for_selector(f"{row}.is-done")
+    assert "Rejected." in page.inner_text(row)
+    assert Handoff.objects.get(lead_id=lead_id).reject_reason.slug == "no-need"
+    assert page.locator("select[name=reason]").count() == 0  # the row's form went with the row
+
+
+def test_without_javascript_a_rep_rejects_on_the_reject_page(browser, live_server, a_page_and_more, rep):
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.fill("#id_username", rep.username)
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.goto("/queue/")
+    row_id = page.locator("tr.queue-row").first.get_attribute("id")
+    lead_id = int(row_id.removeprefix("handoff-"))
+    page.click(f"#{row_id} summary")
+    page.click(f"#{row_id} a.reject-fallback")
+    page.wait_for_url(f"**/queue/{lead_id}/reject/")
+    page.select_option(f"#reason-{lead_id}", "duplicate")
+    screenshot(page, "funnel-reject-page-without-javascript")
+    page.click("button:has-text('Reject lead')")
+    page.wait_for_url("**/queue/")
+    assert "Rejected: " in page.inner_text("ul.messages")
+    assert Handoff.objects.get(lead_id=lead_id).reject_reason.slug == "duplicate"
+    context.close()

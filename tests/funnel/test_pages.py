@@ -290,8 +290,9 @@ def test_a_queue_page_costs_the_same_whatever_the_queue_and_the_page(
     params = {}
     if cursor_page:
         params["cursor"] = client.get("/queue/").context["page"].next_cursor
-    # session, user, roles, the page of hand-offs with leads, campaigns and reps, reasons, reps for the
-    # assign forms, and the manager's summary (open and overdue per rep, the reps)
+    # session, user, roles, the keyset scan, the page's hand-offs with leads, campaigns and reps, the reasons
+    # for the one reject form, and the manager's summary (open and overdue per rep; the reps, who also fill
+    # the filter and the assign form)
     with django_assert_max_num_queries(8):
         response = client.get("/queue/", params)
     assert len(response.context["rows"]) == 50
