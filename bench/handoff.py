@@ -1,6 +1,7 @@
 """Benchmark: promote and route newly qualified leads across sales reps with capacities and territories.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python bench/handoff.py [--leads N] [--reps N]
+        [--webhook]
 
 The script creates its own PostgreSQL database on the server of DATABASE_URL, migrates it, loads the leads
 (all meeting the MQL bar, in Inquiry) and reps, times ``funnel.handoff.promote_qualified_leads`` (the same
@@ -32,6 +33,9 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=5000, help="leads per routing transaction")
+    parser.add_argument(
+        "--webhook", action="store_true", help="one endpoint subscribed to every event: time the outbox too"
+    )
     args = parser.parse_args()
 
     with scratch_database("bench_handoff") as url:
@@ -43,18 +47,19 @@ def main() -> None:
 
         django.setup()
         try:
-            run(leads=args.leads, reps=args.reps, batch=args.batch)
+            run(leads=args.leads, reps=args.reps, batch=args.batch, webhook=args.webhook)
         finally:
             from django.db import connections
 
             connections.close_all()
 
 
-def run(*, leads: int, reps: int, batch: int) -> None:
+def run(*, leads: int, reps: int, batch: int, webhook: bool) -> None:
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from core.models import WebhookDelivery, WebhookEndpoint, WebhookEventType
     from funnel.models import Handoff, RepProfile
     from funnel.promotion import promote_qualified_leads
     from leads.models import Lead, Stage, Transition
@@ -101,6 +106,12 @@ def run(*, leads: int, reps: int, batch: int) -> None:
         f"({territory_reps} DACH-only, {small} with a small capacity)"
     )
 
+    if webhook:
+        WebhookEndpoint.objects.create(
+            url="https://hooks.example.com/in", events=list(WebhookEventType.values), secret="whsec_bench"
+        )
+        print("one webhook endpoint subscribed to every event")
+
     started = time.perf_counter()
     made = promote_qualified_leads(batch_size=batch)
     elapsed = time.perf_counter() - started
@@ -110,6 +121,8 @@ def run(*, leads: int, reps: int, batch: int) -> None:
     assert Handoff.objects.values("lead_id").distinct().count() == leads, "a lead was handed twice"
     assert Transition.objects.filter(to_stage__slug="mql").count() == leads
     assert not Lead.objects.exclude(stage="mql").exists()
+    if webhook:  # lead.qualified, handoff.assigned and lead.stage_changed for every lead
+        assert WebhookDelivery.objects.count() == 3 * leads
     owners = Counter(Lead.objects.values_list("owner_id", flat=True))
     handoff_owners = Counter(Handoff.objects.values_list("rep_id", flat=True))
     assert owners == handoff_owners, "Lead.owner disagrees with the hand-offs"

@@ -1,28 +1,30 @@
 """In-app notifications: telling users (set-based), their unread count, marking them read.
 
-Every notification goes through ``notify``: one bulk insert for the whole set, the unread counts of the
-recipients kept in step, and the e-mail for those who want it at once queued after commit.
+Every notification goes through ``notify`` (one bulk insert for the whole set), or, when a hot path writes
+a big set with one INSERT … SELECT of its own, is announced with ``notified``. Either way the cached unread
+counts of the recipients are dropped in one call, and the e-mail for those who want it at once is queued
+after commit.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.models import Notification
 from core.queue import enqueue_on_commit
-from core.tasks import email_notifications_task
+from core.tasks import email_notifications_task, email_user_notifications_task
 
 SHOWN = 100
 MESSAGE_MAX = 500
-UNREAD_TTL = 600  # seconds; a count is also corrected on every notify and read
+UNREAD_TTL = 600  # seconds; a count is also dropped on every notify and read
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,20 @@ class Alert:
     user_id: int
     message: str
     url: str = ""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one set-based insert wrote for one user: ``count`` notifications, ids ``first_id``..``last_id``.
+
+    Others' notifications (or another transaction's) may have ids in between; the range only narrows the
+    search of the e-mail task, which reads the user's rows in it.
+    """
+
+    user_id: int
+    first_id: int
+    last_id: int
+    count: int
 
 
 def notify(
@@ -63,25 +79,41 @@ def notify_each(*, kind: str, alerts: Sequence[Alert], now: datetime | None = No
         ],
         batch_size=2000,
     )
-    per_user: dict[int, int] = {}
-    for row in rows:
-        per_user[row.user_id] = per_user.get(row.user_id, 0) + 1
-    for user_id, count in per_user.items():
-        _bump_unread(user_id, count)
+    forget_unread_counts(user_ids={row.user_id for row in rows})
     ids = [row.pk for row in rows if row.pk is not None]
     if ids:
         enqueue_on_commit(email_notifications_task, notification_ids=ids)
     return len(rows)
 
 
+def notified(*, written: Sequence[Written]) -> None:
+    """Announce notifications written set-based by the caller's own SQL: drop the recipients' cached unread
+    counts (one call) and queue one e-mail task per recipient after commit, whatever the number of rows.
+
+    Call inside the transaction that wrote them.
+    """
+    forget_unread_counts(user_ids=[w.user_id for w in written])
+    for w in written:
+        enqueue_on_commit(
+            email_user_notifications_task, user_id=w.user_id, first_id=w.first_id, last_id=w.last_id
+        )
+
+
 def _unread_key(user_id: int) -> str:
     return f"notifications:unread:{user_id}"
 
 
-def _bump_unread(user_id: int, by: int) -> None:
-    """Add to a cached count; a count not cached is left for the next read to compute."""
-    with contextlib.suppress(ValueError):  # raised when the count is not cached
-        cache.incr(_unread_key(user_id), by)
+def forget_unread_counts(*, user_ids: Iterable[int]) -> None:
+    """Drop the cached unread counts of these users: one cache call now and one after commit.
+
+    TRICKY: dropped now, so this transaction's own later reads count its new rows; and again after commit,
+    because another request may have counted (without them) and cached in between. A count that is not
+    cached costs its next read one COUNT on the partial index.
+    """
+    keys = [_unread_key(user_id) for user_id in dict.fromkeys(user_ids)]
+    if keys:
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def unread_count(user_id: int) -> int:

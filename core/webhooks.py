@@ -22,6 +22,7 @@ from core.errors import ValidationProblem
 from core.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookEventType
 from core.queue import enqueue_on_commit
 from core.webhook_http import RefusedAddress, check_url
+from core.webhooks_sql import insert_events
 
 EVENTS: tuple[str, ...] = tuple(WebhookEventType.values)
 DELIVER_TASK = "core.tasks.deliver_webhooks_task"
@@ -67,15 +68,7 @@ def emit_many(*, event: str, items: Iterable[dict[str, Any]], occurred_at: datet
     Set-based: one bulk insert of events and one of deliveries, whatever the number of items. Call inside
     the transaction of the change (the events commit, or roll back, with it). Returns the deliveries made.
     """
-    if event not in EVENTS:
-        raise ValueError(f"unknown webhook event {event!r}")
-    if not subscribed(event):
-        return 0
-    endpoint_ids = [
-        pk
-        for pk, chosen in WebhookEndpoint.objects.filter(active=True).values_list("pk", "events")
-        if event in chosen
-    ]
+    endpoint_ids = _endpoints_for(event)
     items = list(items)
     if not endpoint_ids or not items:
         return 0
@@ -101,6 +94,45 @@ def emit_many(*, event: str, items: Iterable[dict[str, Any]], occurred_at: datet
     )
     queue_deliveries(delivery_ids=[d.pk for d in deliveries])
     return len(deliveries)
+
+
+def emit_selected(
+    *, event: str, data_sql: str, params: Sequence[Any], occurred_at: datetime | None = None
+) -> int:
+    """``emit_many`` for a big set, on PostgreSQL (``core.webhooks_sql.set_based()``): one event per row of
+    ``data_sql`` (a SELECT of one ``jsonb`` column, the event's data) and its deliveries, in one statement.
+
+    Nothing is read or written while no active endpoint subscribes. Call inside the transaction of the
+    change. Returns the deliveries made.
+    """
+    endpoint_ids = _endpoints_for(event)
+    if not endpoint_ids:
+        return 0
+    now = timezone.now()
+    delivery_ids = insert_events(
+        event=event,
+        occurred_at=occurred_at or now,
+        endpoint_ids=endpoint_ids,
+        created_at=now,
+        give_up_at=now + RETRY_WINDOW,
+        data_sql=data_sql,
+        params=params,
+    )
+    queue_deliveries(delivery_ids=delivery_ids)
+    return len(delivery_ids)
+
+
+def _endpoints_for(event: str) -> list[int]:
+    """The active endpoints that want ``event`` (no query while none does)."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    if not subscribed(event):
+        return []
+    return [
+        pk
+        for pk, chosen in WebhookEndpoint.objects.filter(active=True).values_list("pk", "events")
+        if event in chosen
+    ]
 
 
 def queue_deliveries(*, delivery_ids: Sequence[int]) -> None:

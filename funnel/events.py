@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.webhooks import subscribed
+from core.webhooks_sql import set_based
+from funnel.events_sql import HANDOFF_JSON, OPEN_HANDOFF_JOINS
 from funnel.models import Handoff, HandoffStatus
-from leads.events import emit_lead_events
+from leads.events import emit_lead_events, emit_lead_events_joined
 
 
 def handoff_data(handoff: Handoff) -> dict[str, Any]:
@@ -32,6 +34,11 @@ def emit_handoff_events(
     """
     if not (handoff_ids or lead_ids) or not subscribed(event):
         return 0
+    if lead_ids and not handoff_ids and set_based():
+        # A promotion batch: the events built and written in one statement.
+        return emit_lead_events_joined(
+            event=event, lead_ids=sorted(set(lead_ids)), extra=HANDOFF_JSON, joins=OPEN_HANDOFF_JOINS
+        )
     handoffs = Handoff.objects.select_related("reject_reason")
     if handoff_ids:
         handoffs = handoffs.filter(pk__in=list(handoff_ids))

@@ -85,13 +85,13 @@ def _promote_batch(
         rows = sorted(
             candidates.order_by()
             .select_for_update(skip_locked=True, of=("self",))[:batch_size]
-            .values_list("pk", "country", "stage", "first_name", "last_name", "email", "company")
+            .values_list("pk", "country", "stage")
         )
         if not rows:
             return 0
         moves = [
             BulkMove(lead_id=pk, from_stage_id=stages.id_of(stage), owner_id=router.pick(country or ""))
-            for pk, country, stage, *_ in rows
+            for pk, country, stage in rows
         ]
         mql = stages.first_of(K.MQL)
         due = sla_deadline(stages=stages, now=now)
@@ -101,22 +101,10 @@ def _promote_batch(
             f"(scoring model v{model.version})."
         )
         move_leads(moves=moves, to_stage=mql, at=now, rule=rule, reason=reason, sla_due_at=due)
-        promotion_sql.open_handoffs(
-            lead_ids=[m.lead_id for m in moves], rep_ids=[m.owner_id for m in moves], at=now, due=due
-        )
-        alerts.handoffs_arrived(
-            arrivals=[
-                alerts.Arrival(
-                    lead_id=move.lead_id,
-                    label=alerts.label_of(first_name=first, last_name=last, email=email, company=company),
-                    rep_id=move.owner_id,
-                )
-                for move, (_, _, _, first, last, email, company) in zip(moves, rows, strict=True)
-            ],
-            now=now,
-        )
-        save_router(router)
         promoted = [m.lead_id for m in moves]
+        promotion_sql.open_handoffs(lead_ids=promoted, rep_ids=[m.owner_id for m in moves], at=now, due=due)
+        alerts.handoffs_opened(lead_ids=promoted, now=now)
+        save_router(router)
         emit_lead_events(event=WebhookEventType.LEAD_QUALIFIED, lead_ids=promoted)
         emit_handoff_events(event=WebhookEventType.HANDOFF_ASSIGNED, lead_ids=promoted)
     return len(rows)

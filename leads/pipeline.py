@@ -21,8 +21,9 @@ from core.errors import ValidationProblem
 from core.models import WebhookEventType
 from core.roles import MANAGERS, roles_of
 from core.webhooks import subscribed
+from core.webhooks_sql import set_based
 from leads import pipeline_sql
-from leads.events import emit_lead_events
+from leads.events import emit_lead_events, emit_lead_events_joined
 from leads.models import Lead, LostReason, Stage, StageKind, Team, Transition
 from leads.pipeline_sql import BulkMove
 
@@ -251,7 +252,19 @@ def move_leads(
         pipeline_sql.apply_moves(
             moves=moves, to_stage=to_stage, at=at, rule=rule, reason=reason[:500], sla_due_at=sla_due_at
         )
-        if subscribed(WebhookEventType.LEAD_STAGE_CHANGED):
+        if subscribed(WebhookEventType.LEAD_STAGE_CHANGED) and set_based():
+            pairs, params, joins = pipeline_sql.stage_change_json(
+                to_slug=to_stage.slug, at=at, rule=rule, reason=reason[:500]
+            )
+            emit_lead_events_joined(
+                event=WebhookEventType.LEAD_STAGE_CHANGED,
+                lead_ids=[m.lead_id for m in moves],
+                refs=[m.from_stage_id for m in moves],
+                extra=pairs,
+                extra_params=params,
+                joins=joins,
+            )
+        elif subscribed(WebhookEventType.LEAD_STAGE_CHANGED):
             slugs = dict(Stage.objects.values_list("pk", "slug"))
             emit_lead_events(
                 event=WebhookEventType.LEAD_STAGE_CHANGED,

@@ -108,3 +108,15 @@ def apply_moves(
         Lead.objects.filter(pk__in=lead_ids_of_owner).update(
             stage=to_stage.slug, owner_id=owner_id, sla_due_at=sla_due_at, updated_at=at
         )
+
+
+def stage_change_json(*, to_slug: str, at: datetime, rule: str, reason: str) -> tuple[str, list[str], str]:
+    """``lead.stage_changed``'s data besides the lead, as ``pipeline._stage_change`` builds it, for
+    ``leads.events.emit_lead_events_joined`` with each lead's from-stage id as its ref: the pairs, their
+    parameters and the join of the from-stage."""
+    pairs = (
+        "'from', fs.slug, 'to', %s::text, 'at', %s::text, 'actor', NULL::integer, "
+        "'rule', %s::text, 'reason', %s::text, 'amount', NULL::text"
+    )
+    joins = f"LEFT JOIN {Stage._meta.db_table} fs ON fs.id = v.ref"
+    return pairs, [to_slug, at.isoformat(), rule, reason], joins

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import time_machine
+from django.core.serializers.json import DjangoJSONEncoder
 
 from core.models import WebhookEndpoint, WebhookEvent, WebhookEventType
 from funnel import promotion, sla
+from funnel.events import handoff_data
 from funnel.handoff import accept_lead, assign_lead, reject_lead
 from funnel.models import Handoff
-from leads.models import RejectReason
+from leads.events import lead_data
+from leads.models import RejectReason, Transition
+from leads.pipeline import _stage_change
 from tests.funnel.conftest import qualified
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +78,41 @@ def test_accept_reject_reassign_and_breach_each_emit_their_event(
         ("mql", "sal"),
         ("mql", "nurture"),
     }
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-05-04 08:00:00Z",
+        "2026-05-04 08:00:00.123456Z",
+        "2026-05-04 08:00:00.000500Z",
+        "2026-05-04 08:00:00.999999Z",
+    ],
+)
+def test_promotion_events_carry_the_same_data_as_the_events_built_in_python(
+    subscribed_to_all, scoring_model, rep, moment
+):
+    leads = [
+        qualified(first_name="Jane", last_name="Doe", company="Acme", country="DE", external_id="crm-1"),
+        qualified(first_name="", last_name="", company="", country="", external_id=""),
+    ]
+    with time_machine.travel(moment, tick=False):
+        promotion.promote_qualified_leads()
+    handoffs = {h.lead_id: h for h in Handoff.objects.select_related("reject_reason")}
+    moves = {t.lead_id: t for t in Transition.objects.filter(to_stage__slug="mql").select_related("to_stage")}
+    ids = [lead.pk for lead in leads]
+    current = lead_data(lead_ids=ids)
+    expected = {
+        "lead.qualified": [{"lead": current[pk]} for pk in ids],
+        "handoff.assigned": [{"lead": current[pk], "handoff": handoff_data(handoffs[pk])} for pk in ids],
+        "lead.stage_changed": [
+            {"lead": current[pk], **_stage_change(moves[pk], from_slug="inquiry")} for pk in ids
+        ],
+    }
+    # Stored and read back as JSON, as the outbox sends them.
+    expected = json.loads(json.dumps(expected, cls=DjangoJSONEncoder))
+    written = {}
+    for name, data in events():
+        written.setdefault(name, []).append(data)
+    assert written == expected
+    assert current[ids[0]]["sla_due_at"] is not None
