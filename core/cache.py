@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
@@ -27,6 +28,38 @@ T = TypeVar("T")
 
 # TRICKY: OSError too: a socket refused or reset below redis-py can surface as a plain OSError.
 CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+
+def get_and_count(key: str, counter: str, *, timeout: int) -> tuple[Any, int]:
+    """The cached value of ``key`` (None when absent) and one more hit in ``counter`` (created with an expiry
+    of ``timeout`` seconds), atomically across web workers: one round trip on Redis.
+
+    With Redis down the value is absent and the count is 1 (fails open); other backends take two calls.
+    """
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        value = backend.get(key)
+        backend.add(counter, 0, timeout=timeout)
+        try:
+            return value, backend.incr(counter)
+        except ValueError:  # expired between add() and incr()
+            backend.add(counter, 1, timeout=timeout)
+            return value, 1
+    full_key, full_counter = backend.make_and_validate_key(key), backend.make_and_validate_key(counter)
+    # TRICKY: Django's Redis backend has no public way to pipeline; its client and serializer are the ones it
+    # uses for every other call, so values written by ``cache.set`` read back the same, and plain integers
+    # are stored as such (the counter stays readable with ``cache.get``).
+    client_of = backend._cache  # type: ignore[attr-defined]  # private, not in the stubs
+    pipe = client_of.get_client(full_key, write=True).pipeline(transaction=False)
+    pipe.get(full_key)
+    pipe.set(full_counter, 0, ex=timeout, nx=True)
+    pipe.incr(full_counter)
+    try:
+        raw, _, count = pipe.execute()
+    except CACHE_ERRORS as exc:
+        _warning.warn("cache unavailable (get_and_count: %r); carrying on without it", exc)
+        return None, 1
+    return (None if raw is None else client_of._serializer.loads(raw)), int(count)
 
 
 class FailOpenRedisCache(RedisCache):
