@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from celery import current_app
@@ -37,5 +38,34 @@ def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:
 
 
 def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
-    """Queue a task once the current transaction commits (at once outside a transaction)."""
-    transaction.on_commit(lambda: enqueue(task, *args, **kwargs))
+    """Queue a task once the current transaction commits (at once outside a transaction).
+
+    Inside a web request the message is sent once the response has gone out (``send_after_response``): a
+    client never waits for the broker, and a task never runs before the change it is about has committed.
+    """
+    transaction.on_commit(lambda: _send_or_defer(task, args, kwargs))
+
+
+# Messages of the current web request, sent after its response (None outside a request).
+_deferred = threading.local()
+
+
+def _send_or_defer(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    waiting: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] | None = getattr(_deferred, "messages", None)
+    if waiting is None:
+        enqueue(task, *args, **kwargs)
+    else:
+        waiting.append((task, args, kwargs))
+
+
+def defer_until_response(**kwargs: Any) -> None:
+    """``request_started``: messages queued on commit wait until the response has been sent."""
+    _deferred.messages = []
+
+
+def send_after_response(**kwargs: Any) -> None:
+    """``request_finished`` (the WSGI server has written the response and closes it): send what waited."""
+    waiting = getattr(_deferred, "messages", None)
+    _deferred.messages = None
+    for task, args, task_kwargs in waiting or ():
+        enqueue(task, *args, **task_kwargs)

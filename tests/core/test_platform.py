@@ -280,3 +280,23 @@ def test_compose_builds_one_image_and_checks_the_health_of_web_worker_and_beat()
     assert len({services[name]["image"] for name in app}) == 1
     assert all("healthcheck" in services[name] for name in ["web", "worker", "bulk-worker", "beat"])
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_queued_on_commit_in_a_request_is_sent_once_the_response_has_gone_out(monkeypatch):
+    from django.core.signals import request_finished, request_started
+    from django.db import transaction
+
+    import core.queue
+
+    sent = []
+    monkeypatch.setattr(core.queue, "enqueue", lambda task, *args, **kw: sent.append((task, args)))
+    request_started.send(sender=None)
+    with transaction.atomic():
+        core.queue.enqueue_on_commit("scoring.tasks.score_leads_task", [1, 2])
+    assert sent == []  # committed, but the response has not been sent yet
+    request_finished.send(sender=None)
+    assert sent == [("scoring.tasks.score_leads_task", ([1, 2],))]
+    with transaction.atomic():  # outside a request: at once on commit
+        core.queue.enqueue_on_commit("scoring.tasks.score_leads_task", [3])
+    assert sent[-1] == ("scoring.tasks.score_leads_task", ([3],))
