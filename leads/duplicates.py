@@ -7,7 +7,8 @@ pair for the managers' page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,11 +43,11 @@ def match_keys_of(fields: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def keys_set_by(sent: Iterable[str]) -> tuple[frozenset[str], bool]:
+@functools.cache
+def keys_set_by(sent: frozenset[str]) -> tuple[frozenset[str], bool]:
     """For a write of the fields ``sent`` to an existing lead: the match keys it sets by itself (all their
     fields sent), and whether another key needs ``refresh_match_keys`` afterwards (some of its fields
     sent)."""
-    sent = set(sent)
     complete = frozenset(key for key, sources in KEY_SOURCES.items() if sent.issuperset(sources))
     partial = any(sent.intersection(sources) for key, sources in KEY_SOURCES.items() if key not in complete)
     return complete, partial

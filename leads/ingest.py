@@ -17,7 +17,7 @@ from leads.events import emit_lead_events
 from leads.ingest_sql import LeadRow, upsert_lead_rows
 from leads.models import Campaign, Lead, LeadAlias, LeadChange, Persona
 from leads.pipeline import NEW_LEADS
-from leads.schemas import validate_lead
+from leads.schemas import validate_leads as validate_payloads
 from leads.signals import leads_changed
 
 MAX_BATCH = 1000
@@ -58,15 +58,9 @@ class IngestResult:
 
 
 def validate_leads(items: Sequence[Any]) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, list[str]]]]:
-    """Validate every item and resolve persona and campaign slugs (one query each for the whole batch)."""
-    valid: dict[int, dict[str, Any]] = {}
-    errors: dict[int, dict[str, list[str]]] = {}
-    for index, item in enumerate(items):
-        cleaned, item_errors = validate_lead(item)
-        if cleaned is None:
-            errors[index] = item_errors
-        else:
-            valid[index] = cleaned
+    """Validate every item (one pass: ``leads.schemas.validate_leads``) and resolve persona and campaign
+    slugs (one query each for the whole batch)."""
+    valid, errors = validate_payloads(items)
     _resolve_slugs(valid, errors)
     return valid, errors
 
@@ -116,7 +110,7 @@ def upsert_leads(*, items: Sequence[Any], answer: bool = False) -> IngestResult:
             stale_keys = [
                 outcome.leads[email].id
                 for email, sent in _sent_by_email(valid).items()
-                if not outcome.leads[email].created and keys_set_by(sent)[1]
+                if not outcome.leads[email].created and keys_set_by(frozenset(sent))[1]
             ]
             if stale_keys:
                 refresh_match_keys(lead_ids=stale_keys)
@@ -144,7 +138,7 @@ def _rows(valid: dict[int, dict[str, Any]]) -> list[LeadRow]:
             merged[row["email"]] = dict(row)
     rows = []
     for row in merged.values():
-        complete, _ = keys_set_by(row)
+        complete, _ = keys_set_by(frozenset(row))
         values = {**row, **match_keys_of(row)}
         rows.append(LeadRow(values=values, overwrite=frozenset(row) | complete))
     return rows
