@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -12,9 +13,10 @@ from django.utils import timezone
 from core.audit import record
 from core.errors import Conflict, ValidationProblem
 from core.models import WebhookEventType
+from core.webhooks import subscribed
 from leads.duplicates import SOURCE_FIELDS, keys_set_by, match_keys_of, refresh_match_keys
 from leads.events import emit_lead_events
-from leads.ingest_sql import LeadRow, upsert_lead_rows
+from leads.ingest_sql import LeadRow, UpsertOutcome, upsert_lead_rows, writes_in_one_statement
 from leads.models import Campaign, Lead, LeadAlias, LeadChange, Persona
 from leads.pipeline import NEW_LEADS
 from leads.schemas import validate_leads as validate_payloads
@@ -90,33 +92,43 @@ def upsert_leads(*, items: Sequence[Any], answer: bool = False) -> IngestResult:
     """
     valid, errors = validate_leads(items)
     results = {index: ItemResult(index=index, status="error", errors=errs) for index, errs in errors.items()}
-    with transaction.atomic():
-        outcome = upsert_lead_rows(rows=_rows(valid), first_transitions=NEW_LEADS, answer=answer)
-        if outcome.aliases:
-            # Rows sent with the e-mail of a lead merged away update the lead it was merged into.
-            for row in valid.values():
-                row["email"] = outcome.aliases.get(row["email"], row["email"])
-            outcome = upsert_lead_rows(rows=_rows(valid), first_transitions=NEW_LEADS, answer=answer)
-        seen: set[str] = set()
-        for index, row in valid.items():
-            upserted = outcome.leads[row["email"]]
-            is_first = row["email"] not in seen
-            seen.add(row["email"])
-            status = "created" if upserted.created and is_first else "updated"
-            results[index] = ItemResult(index=index, status=status, id=upserted.id, lead=upserted.lead)
+    outcome = _store(valid, answer=answer)
+    if outcome.aliases:
+        # Rows sent with the e-mail of a lead merged away update the lead it was merged into.
+        for row in valid.values():
+            row["email"] = outcome.aliases.get(row["email"], row["email"])
+        outcome = _store(valid, answer=answer)
+    seen: set[str] = set()
+    for index, row in valid.items():
+        upserted = outcome.leads[row["email"]]
+        is_first = row["email"] not in seen
+        seen.add(row["email"])
+        status = "created" if upserted.created and is_first else "updated"
+        results[index] = ItemResult(index=index, status=status, id=upserted.id, lead=upserted.lead)
+    return IngestResult(results=[results[i] for i in range(len(items))])
+
+
+def _store(valid: dict[int, dict[str, Any]], *, answer: bool) -> UpsertOutcome:
+    """Write the rows and what goes with them (match keys, webhook events, the rescore), in one transaction;
+    nothing when an e-mail is a merged lead's alias (``UpsertOutcome.aliases``)."""
+    rows = _rows(valid)
+    partial = {email for email, sent in _sent_by_email(valid).items() if keys_set_by(frozenset(sent))[1]}
+    events = subscribed(WebhookEventType.LEAD_CREATED)
+    # One statement that writes nothing else is a transaction by itself: no BEGIN and COMMIT round trips.
+    alone = writes_in_one_statement(rows) and not partial and not events
+    with nullcontext() if alone else transaction.atomic():
+        outcome = upsert_lead_rows(rows=rows, first_transitions=NEW_LEADS, answer=answer)
+        if outcome.aliases or not outcome.leads:
+            return outcome
+        stale_keys = [outcome.leads[email].id for email in partial if not outcome.leads[email].created]
+        if stale_keys:
+            refresh_match_keys(lead_ids=stale_keys)
         created_ids = sorted({u.id for u in outcome.leads.values() if u.created})
         updated_ids = sorted({u.id for u in outcome.leads.values() if not u.created})
-        if outcome.leads:
-            stale_keys = [
-                outcome.leads[email].id
-                for email, sent in _sent_by_email(valid).items()
-                if not outcome.leads[email].created and keys_set_by(frozenset(sent))[1]
-            ]
-            if stale_keys:
-                refresh_match_keys(lead_ids=stale_keys)
+        if events:
             emit_lead_events(event=WebhookEventType.LEAD_CREATED, lead_ids=created_ids)
-            leads_changed.send(sender=Lead, lead_ids=[*created_ids, *updated_ids])
-    return IngestResult(results=[results[i] for i in range(len(items))])
+        leads_changed.send(sender=Lead, lead_ids=[*created_ids, *updated_ids])
+    return outcome
 
 
 def _sent_by_email(valid: dict[int, dict[str, Any]]) -> dict[str, set[str]]:

@@ -118,6 +118,12 @@ def upsert_lead_rows(
     return _upsert_sqlite(groups, emails, first_transitions, answer)
 
 
+def writes_in_one_statement(rows: Sequence[LeadRow]) -> bool:
+    """Whether ``upsert_lead_rows`` writes these rows (and their first transitions) in one statement, which
+    is atomic by itself: on PostgreSQL, when every row overwrites the same columns."""
+    return connection.vendor == "postgresql" and len({row.updated_columns for row in rows}) <= 1
+
+
 # --- PostgreSQL -------------------------------------------------------------------------------------------
 
 
