@@ -331,3 +331,13 @@ def test_messages_of_a_task_taking_ids_are_merged_and_the_others_kept_in_order(m
         (score, ([1, 2, 5],)),
         (score, ([7, 9],)),
     ]
+
+
+def test_the_benchmarks_minimal_create_is_not_reachable_through_the_products_urls():
+    from django.urls import Resolver404, resolve
+
+    from bench.minimal_urls import PATH
+
+    assert resolve(f"/{PATH}", urlconf="bench.minimal_urls").url_name is None  # mounted there only
+    with pytest.raises(Resolver404):
+        resolve(f"/{PATH}")
