@@ -95,6 +95,20 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children that are alive: on a busy machine
+    the web workers' CPU per request is a steadier figure than requests per second."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for each in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 class MemorySampler(threading.Thread):
     """Samples the resident memory of a process and its children; ``peak_mib`` is the largest sum seen."""
 

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     MemorySampler,
+    cpu_seconds,
     gunicorn,
     percentile,
     profile_summary,
@@ -318,15 +319,18 @@ def main() -> None:
 
         with gunicorn(url, workers=2, extra_env={"DJANGO_SETTINGS_MODULE": "bench.minimal_settings"}) as (
             port,
-            _,
+            pid,
         ):
+            cpu = cpu_seconds(pid)
             limit_latencies, limit_errors = api_singles(
                 port, "/" + MINIMAL_PATH, None, args.seconds, minimal_lead
             )
+            limit_cpu = (cpu_seconds(pid) - cpu) / max(1, len(limit_latencies))
         limit_rate = len(limit_latencies) / args.seconds
         print(
             f"(e)  minimal DRF create at 4 clients      {limit_rate:>10,.0f} requests/s  "
-            f"p50 {_ms(limit_latencies, 0.5)}  p95 {_ms(limit_latencies, 0.95)}  ({limit_errors} errors)"
+            f"p50 {_ms(limit_latencies, 0.5)}  p95 {_ms(limit_latencies, 0.95)}  ({limit_errors} errors)  "
+            f"web workers' CPU {limit_cpu * 1000:.2f} ms/request"
         )
         truncate_leads()
         connection.close()
@@ -334,21 +338,26 @@ def main() -> None:
         with gunicorn(url, workers=2) as (port, pid):
             sampler = MemorySampler(pid)
             sampler.start()
+            cpu = cpu_seconds(pid)
             with profiled("batch", pid):
                 api_s, stored = api_batches(port, token, leads)
+            batch_cpu = (cpu_seconds(pid) - cpu) / max(1, stored) * 1000
             batch = stored / api_s
             print(
                 f"(c)  POST /leads/batch/ (1000 x 4)        {batch:>10,.0f} leads/s  ({api_s:.2f} s, "
-                f"{stored:,} stored)"
+                f"{stored:,} stored)  web workers' CPU {batch_cpu * 1000:.0f} ms/1000 leads"
             )
+            cpu = cpu_seconds(pid)
             with profiled("single", pid):
                 latencies, errors = api_singles(port, "/api/v1/leads/", token, args.seconds, single_lead)
+            single_cpu = (cpu_seconds(pid) - cpu) / max(1, len(latencies))
             peak = sampler.stop()
         rate = len(latencies) / args.seconds
         p95 = percentile(latencies, 0.95)
         print(
             f"(d)  single POST /leads/ at 4 clients     {rate:>10,.0f} requests/s  "
-            f"p50 {_ms(latencies, 0.5)}  p95 {_ms(latencies, 0.95)}  ({errors} errors)"
+            f"p50 {_ms(latencies, 0.5)}  p95 {_ms(latencies, 0.95)}  ({errors} errors)  "
+            f"web workers' CPU {single_cpu * 1000:.2f} ms/request"
         )
         print(
             f"ratio (c)/(b)  = {batch / bare:.2f}   (target ≥ {BATCH_TARGET_RATIO:.2f}: "
@@ -357,6 +366,7 @@ def main() -> None:
         print(f"ratio (c)/(b') = {batch / same:.2f}")
         limit_p95 = percentile(limit_latencies, 0.95)
         print(f"ratio (d)/(e)  = {rate / limit_rate:.2f} in requests/s; p95 {p95 / limit_p95:.1f}x (e)'s")
+        print(f"web workers' CPU per request: (d) {single_cpu / limit_cpu:.1f}x (e)'s")
         met = rate >= SINGLE_TARGET_RATE and p95 <= SINGLE_TARGET_P95
         print(
             f"(d) target ≥ {SINGLE_TARGET_RATE} requests/s with p95 ≤ {SINGLE_TARGET_P95 * 1000:.0f} ms: "
