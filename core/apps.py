@@ -15,6 +15,7 @@ class CoreConfig(AppConfig):
 
         from core import (  # noqa: F401 - wording, OpenAPI extensions and tasks queued by name register
             audit_words,
+            cache,
             queue,
             receivers,
             schema,
@@ -22,6 +23,8 @@ class CoreConfig(AppConfig):
         )
 
         request_started.connect(queue.defer_until_response, dispatch_uid="core.defer_until_response")
+        request_started.connect(cache.begin_request, dispatch_uid="core.cache_begin_request")
+        request_finished.connect(cache.end_request, dispatch_uid="core.cache_end_request")
         request_finished.connect(queue.send_after_response, dispatch_uid="core.send_after_response")
 
         user_logged_in.connect(receivers.warm_unread_count, dispatch_uid="core.warm_unread_count")

@@ -92,3 +92,16 @@ def test_a_hit_counted_by_authentication_is_the_one_the_throttle_judges(marketer
         request.user, request.auth = BearerTokenAuthentication().authenticate(request)
         verdicts.append(ClientRateThrottle().allow_request(request, None))
     assert verdicts == [True, True, False]
+
+
+@needs_redis
+@pytest.mark.django_db
+def test_on_redis_an_ingest_request_makes_one_round_trip_to_the_cache(marketer, monkeypatch):
+    from tests.conftest import client_for
+
+    client = client_for(marketer, scopes=["ingest"])
+    client.post("/api/v1/leads/", {"email": "warm@example.com"}, format="json")  # caches token, webhooks
+    trips = _round_trips(monkeypatch)
+    response = client.post("/api/v1/leads/", {"email": "one@example.com"}, format="json")
+    assert response.status_code == 201
+    assert trips == ["pipeline"]  # token, throttle hit and subscribed webhook events together
