@@ -95,6 +95,20 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children that are alive: on a busy machine
+    the web workers' CPU per request is a steadier figure than requests per second."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for each in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 class MemorySampler(threading.Thread):
     """Samples the resident memory of a process and its children; ``peak_mib`` is the largest sum seen."""
 
@@ -176,3 +190,61 @@ def percentile(values: list[float], share: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
     return ordered[index]
+
+
+@contextmanager
+def py_spy(pid: int, output: Path, *, rate: int = 200) -> Iterator[None]:
+    """Sample ``pid`` and its children with py-spy (raw collapsed stacks into ``output``) while the block
+    runs. py-spy ships with the dev dependencies' virtualenv; without it, nothing is recorded."""
+    exe = Path(sys.executable).with_name("py-spy")
+    if not exe.exists():
+        print(f"  (no py-spy beside {sys.executable}: no profile)")
+        yield
+        return
+    command = [str(exe), "record", "--pid", str(pid), "--subprocesses", "--nonblocking"]
+    command += ["--format", "raw", "--rate", str(rate), "--output", str(output)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _frame_name(frame: str) -> str:
+    """``function (path/to/module.py:123)`` → ``function (to/module.py)``: one name for every line."""
+    function, _, where = frame.partition(" (")
+    filename = where.rsplit(":", 1)[0].rstrip(")")
+    return f"{function} ({'/'.join(Path(filename).parts[-2:])})"
+
+
+def profile_summary(path: Path, *, top: int = 25) -> list[str]:
+    """The functions that cost most in a py-spy raw profile: share of the busy samples in which each one
+    is on the stack (inclusive), and the leaf functions (self time)."""
+    inclusive: dict[str, int] = {}
+    leaf: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_frame_name(f) for f in stack.split(";") if " (" in f]
+        if not frames:
+            continue
+        total += count
+        for name in set(frames):
+            inclusive[name] = inclusive.get(name, 0) + count
+        leaf[frames[-1]] = leaf.get(frames[-1], 0) + count
+    if not total:
+        return ["  (no samples)"]
+    lines = [f"  {total:,} busy samples; on the stack (inclusive):"]
+    for name, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"    {count / total:6.1%}  {name}")
+    lines.append("  self time (leaf functions):")
+    for name, count in sorted(leaf.items(), key=lambda kv: -kv[1])[: top // 2]:
+        lines.append(f"    {count / total:6.1%}  {name}")
+    return lines

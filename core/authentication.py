@@ -4,7 +4,9 @@ from typing import Any
 
 from rest_framework import authentication, exceptions
 
-from core.tokens import find_active_token
+from core.models import hash_token
+from core.throttling import COUNTED_ATTRIBUTE, ClientRateThrottle
+from core.tokens import find_active_token, find_active_token_counting
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -22,7 +24,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             secret = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
-        token = find_active_token(secret)
+        window = ClientRateThrottle.token_window(hash_token(secret))
+        if window is None:
+            token = find_active_token(secret)
+        else:
+            token, hits = find_active_token_counting(secret, counter=window.key, timeout=window.timeout)
+            # The throttle reads the hit counted here instead of counting it again.
+            setattr(request, COUNTED_ATTRIBUTE, (window.key, hits))
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         return token.user, token

@@ -9,9 +9,11 @@ a little speed, never a ``500``. Each failure is logged as a warning, once per b
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
@@ -27,6 +29,86 @@ T = TypeVar("T")
 
 # TRICKY: OSError too: a socket refused or reset below redis-py can surface as a plain OSError.
 CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+
+# Keys that most API requests read (``ride_along``), and their values for the current request.
+_riders: list[str] = []
+_this_request = threading.local()
+
+
+def ride_along(key: str) -> None:
+    """Fetch ``key`` in the cache round trip of every bearer-token request (``get_and_count``) and keep its
+    value for the rest of that request (``request_value``): one round trip fewer for a value read on most
+    requests. Whoever changes the value calls ``forget_request_value`` too."""
+    if key not in _riders:
+        _riders.append(key)
+
+
+def request_value(key: str) -> tuple[bool, Any]:
+    """(True, value) when ``key`` was fetched for the current request (value None: not in the cache)."""
+    values = getattr(_this_request, "values", None)
+    if values is None or key not in values:
+        return False, None
+    return True, values[key]
+
+
+def forget_request_value(key: str) -> None:
+    values = getattr(_this_request, "values", None)
+    if values is not None:
+        values.pop(key, None)
+
+
+def begin_request(**kwargs: Any) -> None:
+    """``request_started``: values fetched from now on are kept until the request finishes."""
+    _this_request.values = {}
+
+
+def end_request(**kwargs: Any) -> None:
+    """``request_finished``: nothing is kept outside a request (a worker or a test reads the cache)."""
+    _this_request.values = None
+
+
+def get_and_count(key: str, counter: str, *, timeout: int) -> tuple[Any, int]:
+    """The cached value of ``key`` (None when absent) and one more hit in ``counter`` (created with an expiry
+    of ``timeout`` seconds), atomically across web workers: one round trip on Redis, which also fetches the
+    keys that ride along (``ride_along``) for the current request.
+
+    With Redis down the value is absent and the count is 1 (fails open); other backends take two calls.
+    """
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        value = backend.get(key)
+        backend.add(counter, 0, timeout=timeout)
+        try:
+            return value, backend.incr(counter)
+        except ValueError:  # expired between add() and incr()
+            backend.add(counter, 1, timeout=timeout)
+            return value, 1
+    full_key, full_counter = backend.make_and_validate_key(key), backend.make_and_validate_key(counter)
+    # TRICKY: Django's Redis backend has no public way to pipeline; its client and serializer are the ones it
+    # uses for every other call, so values written by ``cache.set`` read back the same, and plain integers
+    # are stored as such (the counter stays readable with ``cache.get``).
+    client_of = backend._cache  # type: ignore[attr-defined]  # private, not in the stubs
+    pipe = client_of.get_client(full_key, write=True).pipeline(transaction=False)
+    pipe.get(full_key)
+    pipe.set(full_counter, 0, ex=timeout, nx=True)
+    pipe.incr(full_counter)
+    values = getattr(_this_request, "values", None)
+    riders = list(_riders) if values is not None else []
+    for rider in riders:
+        pipe.get(backend.make_and_validate_key(rider))
+    try:
+        raw, _, count, *ridden = pipe.execute()
+    except CACHE_ERRORS as exc:
+        _warning.warn("cache unavailable (get_and_count: %r); carrying on without it", exc)
+        return None, 1
+    loads = client_of._serializer.loads
+    if values is not None:
+        values.update(
+            (rider, None if found is None else loads(found))
+            for rider, found in zip(riders, ridden, strict=True)
+        )
+    return (None if raw is None else loads(raw)), int(count)
 
 
 class FailOpenRedisCache(RedisCache):

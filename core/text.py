@@ -24,6 +24,11 @@ _LINE_BREAKS = "\t\n\r"
 _IN_ONE_LINE = re.compile(f"[{re.escape(_CONTROL)}]")
 _IN_TEXT = re.compile(f"[{re.escape(''.join(c for c in _CONTROL if c not in _LINE_BREAKS))}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Either problem, in one search: most text has neither.
+_ANY_PROBLEM = {
+    False: re.compile(f"[{re.escape(_CONTROL)}\ud800-\udfff]"),
+    True: re.compile(f"[{re.escape(''.join(c for c in _CONTROL if c not in _LINE_BREAKS))}\ud800-\udfff]"),
+}
 
 
 def has_control_characters(value: str, *, multiline: bool) -> bool:
@@ -38,6 +43,8 @@ def has_lone_surrogates(value: str) -> bool:
 
 def text_problem(value: str, *, multiline: bool) -> str | None:
     """The message for text that breaks the rule, or None."""
+    if _ANY_PROBLEM[multiline].search(value) is None:
+        return None
     if has_control_characters(value, multiline=multiline):
         return CONTROL_CHARACTERS_MESSAGE
     if has_lone_surrogates(value):

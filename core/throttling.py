@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache, caches
@@ -9,6 +10,23 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from core.cache import CACHE_ERRORS, cache_warning
 from core.models import ApiToken
+
+# The attribute of a request holding (window key, hits) when authentication has counted it already.
+COUNTED_ATTRIBUTE = "counted_hit"
+
+
+def token_ident(key_hash: str) -> str:
+    """A token's budget is named by its hash (known before the token is looked up), not by its id."""
+    return f"token:{key_hash[:32]}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A fixed window of a client's budget: its counter's key, the counter's lifetime and the seconds left."""
+
+    key: str
+    timeout: int
+    ends_in: float
 
 
 class ClientRateThrottle(SimpleRateThrottle):
@@ -27,12 +45,30 @@ class ClientRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Any, view: Any) -> str:
         if isinstance(request.auth, ApiToken):
-            ident = f"token:{request.auth.pk}"
+            ident = token_ident(request.auth.key_hash)
         elif request.user and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
             ident = f"ip:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def _window(self, key: str) -> Window:
+        now = time.time()
+        window_start = int(now // self.duration) * self.duration
+        return Window(
+            key=f"{key}:{window_start}", timeout=self.duration + 1, ends_in=window_start + self.duration - now
+        )
+
+    @classmethod
+    def token_window(cls, key_hash: str) -> Window | None:
+        """The current window of a token's budget (None when there is no rate): bearer authentication counts
+        the request in it in the same round trip as the token look-up (``core.tokens``)."""
+        throttle = cls()
+        if throttle.rate is None:
+            return None
+        return throttle._window(
+            throttle.cache_format % {"scope": throttle.scope, "ident": token_ident(key_hash)}
+        )
 
     def allow_request(self, request: Any, view: Any) -> bool:
         if self.rate is None:
@@ -40,11 +76,14 @@ class ClientRateThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        now = time.time()
-        window_start = int(now // self.duration) * self.duration
-        self.wait_seconds = window_start + self.duration - now
-        window_key = f"{key}:{window_start}"
-        return count_hit(window_key, timeout=self.duration + 1) <= self.num_requests
+        window = self._window(key)
+        self.wait_seconds = window.ends_in
+        counted = getattr(request, COUNTED_ATTRIBUTE, None)
+        if counted is not None and counted[0] == window.key:
+            hits = counted[1]
+        else:
+            hits = count_hit(window.key, timeout=window.timeout)
+        return hits <= self.num_requests
 
     def wait(self) -> float:
         return max(1.0, self.wait_seconds)

@@ -15,6 +15,10 @@ from typing import Any
 
 from django.db import connection
 
+# In a PostgreSQL ``RETURNING`` of ``INSERT … ON CONFLICT … DO UPDATE``: true for a row inserted, false for
+# one updated (``xmax`` is 0 only on a tuple no transaction has locked or updated).
+INSERTED = "(xmax = 0)"
+
 
 @dataclass(frozen=True)
 class UniqueKey:
@@ -48,7 +52,7 @@ def upsert_returning(
     """
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"{statement} RETURNING id, {key.column}, (xmax = 0)", params)
+            cursor.execute(f"{statement} RETURNING id, {key.column}, {INSERTED}", params)
             return {row_key: (row_id, bool(inserted)) for row_id, row_key, inserted in cursor.fetchall()}
         sent = list(keys)
         placeholders = ", ".join(["%s"] * len(sent))

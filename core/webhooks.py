@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import record
+from core.cache import forget_request_value, request_value, ride_along
 from core.errors import ValidationProblem
 from core.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookEventType
 from core.queue import enqueue_on_commit
@@ -34,12 +35,16 @@ _SUBSCRIBED_KEY = "webhooks:subscribed-events"
 # TRICKY: endpoint changes drop the cached set at once (in Redis, for every process); without Redis each
 # process has its own cache, so another process may go on skipping a newly subscribed event this long.
 _SUBSCRIBED_SECONDS = 30
+# Ingestion asks on every request: the set comes with the token's round trip (``core.cache``).
+ride_along(_SUBSCRIBED_KEY)
 URL_MAX_LENGTH = WebhookEndpoint._meta.get_field("url").max_length or 500
 
 
 def subscribed_events() -> frozenset[str]:
     """The events at least one active endpoint wants (cached)."""
-    cached = cache.get(_SUBSCRIBED_KEY)
+    fetched, cached = request_value(_SUBSCRIBED_KEY)
+    if not fetched:
+        cached = cache.get(_SUBSCRIBED_KEY)
     if cached is None:
         events: set[str] = set()
         for chosen in WebhookEndpoint.objects.filter(active=True).values_list("events", flat=True):
@@ -54,6 +59,7 @@ def subscribed(event: str) -> bool:
 
 
 def _forget_subscriptions() -> None:
+    forget_request_value(_SUBSCRIBED_KEY)
     cache.delete(_SUBSCRIBED_KEY)
     transaction.on_commit(lambda: cache.delete(_SUBSCRIBED_KEY))
 

@@ -220,15 +220,17 @@ class LeadViewSet(
         "The answer is the lead's detail when the client may read leads, otherwise only its id and status.",
     )
     def create(self, request: Request) -> Response:
-        result = upsert_leads(items=[require_object(request.data)]).results[0]
+        # An ingest-only client learns whether it created or updated, never what is stored: knowing an
+        # e-mail address must not be a way to read a lead. A client that may read gets the lead as the
+        # upsert stored it (every role sees every lead: ``leads.selectors``).
+        readable = may_read(request)
+        result = upsert_leads(items=[require_object(request.data)], answer=readable).results[0]
         if result.status == "error":
             raise ValidationProblem(result.errors)
         code = status.HTTP_201_CREATED if result.status == "created" else status.HTTP_200_OK
-        # An ingest-only client learns whether it created or updated, never what is stored: knowing an
-        # e-mail address must not be a way to read a lead.
-        if not may_read(request):
+        if not readable:
             return Response({"id": result.id, "status": result.status}, status=code)
-        lead = get_lead_for(request.user, result.id)
+        lead = result.lead if result.lead is not None else get_lead_for(request.user, result.id)
         return Response(LeadDetailSerializer(lead).data, status=code)
 
     @extend_schema(

@@ -7,8 +7,10 @@ pair for the managers' page.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -16,14 +18,39 @@ from leads import duplicates_sql
 from leads.match_keys import name_key, phone_key
 from leads.models import Lead
 
+# Each match key (a column of the lead) and the fields it comes from.
+KEY_SOURCES: dict[str, tuple[str, ...]] = {
+    "name_key": ("first_name", "last_name", "company"),
+    "phone_e164": ("phone", "country"),
+}
 # The fields the match keys come from: a write that touches none of them leaves the keys alone.
-SOURCE_FIELDS = frozenset({"first_name", "last_name", "company", "phone", "country"})
+SOURCE_FIELDS = frozenset(name for sources in KEY_SOURCES.values() for name in sources)
 REASONS = {
     "name": "Same name and company",
     "phone": "Same phone number",
     "external_id": "Same external id",
 }
 PAIRS_LIMIT = 200
+
+
+def match_keys_of(fields: Mapping[str, Any]) -> dict[str, str]:
+    """The match keys of a lead with these fields (an absent field is empty, as in a new lead)."""
+    return {
+        "name_key": name_key(
+            fields.get("first_name", ""), fields.get("last_name", ""), fields.get("company", "")
+        ),
+        "phone_e164": phone_key(fields.get("phone", ""), fields.get("country", "")),
+    }
+
+
+@functools.cache
+def keys_set_by(sent: frozenset[str]) -> tuple[frozenset[str], bool]:
+    """For a write of the fields ``sent`` to an existing lead: the match keys it sets by itself (all their
+    fields sent), and whether another key needs ``refresh_match_keys`` afterwards (some of its fields
+    sent)."""
+    complete = frozenset(key for key, sources in KEY_SOURCES.items() if sent.issuperset(sources))
+    partial = any(sent.intersection(sources) for key, sources in KEY_SOURCES.items() if key not in complete)
+    return complete, partial
 
 
 def refresh_match_keys(*, lead_ids: Sequence[int]) -> int:

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.audit import record
 from core.errors import Conflict, ValidationProblem
 from core.models import WebhookEventType
-from leads.duplicates import SOURCE_FIELDS, refresh_match_keys
+from core.webhooks import subscribed
+from leads.duplicates import SOURCE_FIELDS, keys_set_by, match_keys_of, refresh_match_keys
 from leads.events import emit_lead_events
-from leads.ingest_sql import upsert_lead_rows
+from leads.ingest_sql import LeadRow, UpsertOutcome, upsert_lead_rows, writes_in_one_statement
 from leads.models import Campaign, Lead, LeadAlias, LeadChange, Persona
-from leads.pipeline import record_new_leads
-from leads.schemas import validate_lead
+from leads.pipeline import NEW_LEADS
+from leads.schemas import validate_leads as validate_payloads
 from leads.signals import leads_changed
 
 MAX_BATCH = 1000
@@ -30,6 +31,8 @@ class ItemResult:
     status: str  # "created", "updated" or "error"
     id: int | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # The lead as stored, when the caller asked for it.
+    lead: Lead | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "status": self.status, "id": self.id, "errors": self.errors}
@@ -57,15 +60,9 @@ class IngestResult:
 
 
 def validate_leads(items: Sequence[Any]) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, list[str]]]]:
-    """Validate every item and resolve persona and campaign slugs (one query each for the whole batch)."""
-    valid: dict[int, dict[str, Any]] = {}
-    errors: dict[int, dict[str, list[str]]] = {}
-    for index, item in enumerate(items):
-        cleaned, item_errors = validate_lead(item)
-        if cleaned is None:
-            errors[index] = item_errors
-        else:
-            valid[index] = cleaned
+    """Validate every item (one pass: ``leads.schemas.validate_leads``) and resolve persona and campaign
+    slugs (one query each for the whole batch)."""
+    valid, errors = validate_payloads(items)
     _resolve_slugs(valid, errors)
     return valid, errors
 
@@ -86,39 +83,77 @@ def _resolve_slugs(valid: dict[int, dict[str, Any]], errors: dict[int, dict[str,
                 row[f"{name}_id"] = known.get(slug) if slug else None
 
 
-def upsert_leads(*, items: Sequence[Any]) -> IngestResult:
+def upsert_leads(*, items: Sequence[Any], answer: bool = False) -> IngestResult:
     """Upsert leads by e-mail: bad items are reported, good ones stored, in one transaction.
 
-    The same e-mail twice in one call is one lead: the later item's fields win, fields absent stay.
+    The same e-mail twice in one call is one lead: the later item's fields win, fields absent stay. An
+    e-mail of a lead merged away updates the lead it was merged into. With ``answer``, each stored item's
+    result carries the lead as stored (``ItemResult.lead``), without reading it again.
     """
     valid, errors = validate_leads(items)
     results = {index: ItemResult(index=index, status="error", errors=errs) for index, errs in errors.items()}
-    _follow_aliases(valid)
+    outcome = _store(valid, answer=answer)
+    if outcome.aliases:
+        # Rows sent with the e-mail of a lead merged away update the lead it was merged into.
+        for row in valid.values():
+            row["email"] = outcome.aliases.get(row["email"], row["email"])
+        outcome = _store(valid, answer=answer)
+    seen: set[str] = set()
+    for index, row in valid.items():
+        upserted = outcome.leads[row["email"]]
+        is_first = row["email"] not in seen
+        seen.add(row["email"])
+        status = "created" if upserted.created and is_first else "updated"
+        results[index] = ItemResult(index=index, status=status, id=upserted.id, lead=upserted.lead)
+    return IngestResult(results=[results[i] for i in range(len(items))])
+
+
+def _store(valid: dict[int, dict[str, Any]], *, answer: bool) -> UpsertOutcome:
+    """Write the rows and what goes with them (match keys, webhook events, the rescore), in one transaction;
+    nothing when an e-mail is a merged lead's alias (``UpsertOutcome.aliases``)."""
+    rows = _rows(valid)
+    partial = {email for email, sent in _sent_by_email(valid).items() if keys_set_by(frozenset(sent))[1]}
+    events = subscribed(WebhookEventType.LEAD_CREATED)
+    # One statement that writes nothing else is a transaction by itself: no BEGIN and COMMIT round trips.
+    alone = writes_in_one_statement(rows) and not partial and not events
+    with nullcontext() if alone else transaction.atomic():
+        outcome = upsert_lead_rows(rows=rows, first_transitions=NEW_LEADS, answer=answer)
+        if outcome.aliases or not outcome.leads:
+            return outcome
+        stale_keys = [outcome.leads[email].id for email in partial if not outcome.leads[email].created]
+        if stale_keys:
+            refresh_match_keys(lead_ids=stale_keys)
+        created_ids = sorted({u.id for u in outcome.leads.values() if u.created})
+        updated_ids = sorted({u.id for u in outcome.leads.values() if not u.created})
+        if events:
+            emit_lead_events(event=WebhookEventType.LEAD_CREATED, lead_ids=created_ids)
+        leads_changed.send(sender=Lead, lead_ids=[*created_ids, *updated_ids])
+    return outcome
+
+
+def _sent_by_email(valid: dict[int, dict[str, Any]]) -> dict[str, set[str]]:
+    """The fields sent for each e-mail (items with the same e-mail together)."""
+    sent: dict[str, set[str]] = {}
+    for row in valid.values():
+        sent.setdefault(row["email"], set()).update(row)
+    return sent
+
+
+def _rows(valid: dict[int, dict[str, Any]]) -> list[LeadRow]:
+    """One row per e-mail (later items' fields win), with its match keys: a new lead takes them all; an
+    existing lead those whose fields were all sent (``refresh_match_keys`` does the others afterwards)."""
     merged: dict[str, dict[str, Any]] = {}
     for row in valid.values():
-        email = row["email"]
-        if email in merged:
-            merged[email].update(row)
+        if row["email"] in merged:
+            merged[row["email"]].update(row)
         else:
-            merged[email] = dict(row)
-    with transaction.atomic():
-        outcome = upsert_lead_rows(rows=merged.values())
-        seen: set[str] = set()
-        for index, row in valid.items():
-            lead_id, created = outcome[row["email"]]
-            is_first = row["email"] not in seen
-            seen.add(row["email"])
-            status = "created" if created and is_first else "updated"
-            results[index] = ItemResult(index=index, status=status, id=lead_id)
-        created_ids = sorted({lead_id for lead_id, created in outcome.values() if created})
-        updated_ids = sorted({lead_id for lead_id, created in outcome.values() if not created})
-        if outcome:
-            record_new_leads(lead_ids=created_ids)
-            if any(SOURCE_FIELDS & row.keys() for row in merged.values()):
-                refresh_match_keys(lead_ids=[*created_ids, *updated_ids])
-            emit_lead_events(event=WebhookEventType.LEAD_CREATED, lead_ids=created_ids)
-            leads_changed.send(sender=Lead, lead_ids=[*created_ids, *updated_ids])
-    return IngestResult(results=[results[i] for i in range(len(items))])
+            merged[row["email"]] = dict(row)
+    rows = []
+    for row in merged.values():
+        complete, _ = keys_set_by(frozenset(row))
+        values = {**row, **match_keys_of(row)}
+        rows.append(LeadRow(values=values, overwrite=frozenset(row) | complete))
+    return rows
 
 
 def _shown(lead: Lead, name: str) -> Any:
@@ -127,21 +162,6 @@ def _shown(lead: Lead, name: str) -> Any:
         related = getattr(lead, name)
         return related.slug if related is not None else None
     return getattr(lead, name)
-
-
-def _follow_aliases(valid: dict[int, dict[str, Any]]) -> None:
-    """Rows sent with the e-mail of a lead merged away update the lead it was merged into (one query)."""
-    emails = {row["email"] for row in valid.values()}
-    if not emails:
-        return
-    survivors = dict(
-        LeadAlias.objects.annotate(key=Lower("email"))
-        .filter(key__in=emails)
-        .values_list("key", "lead__email")
-    )
-    for row in valid.values():
-        if row["email"] in survivors:
-            row["email"] = survivors[row["email"]]
 
 
 def update_lead(*, lead: Lead, fields: dict[str, Any], actor: Any = None) -> Lead:

@@ -21,8 +21,11 @@ MIN_PHONE_DIGITS = 6
 
 def fold(text: str) -> str:
     """Lower-case words without accents or punctuation: "  Zoë  O'Neil " → "zoe o neil"."""
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text or ""))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    text = text or ""
+    if not text.isascii():  # ASCII has nothing to normalise and no accents to drop
+        decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = text.casefold()
     return " ".join(_NOT_WORD.sub(" ", plain).split())
 
 

@@ -279,11 +279,16 @@ def move_leads(
             )
 
 
+# New leads start in Inquiry: their first transition (none → Inquiry), written in the ingest transaction
+# (on PostgreSQL by the very statement that creates them: ``leads.ingest_sql``).
+NEW_LEADS = pipeline_sql.FirstTransitions(rule="ingest", reason="New lead.")
+
+
 def record_new_leads(*, lead_ids: Sequence[int]) -> int:
-    """New leads start in Inquiry: write their first transition (none → Inquiry) in the ingest transaction."""
+    """Write the first transition of leads created without it (``NEW_LEADS``)."""
     if not lead_ids:
         return 0
-    return pipeline_sql.insert_first_transitions(lead_ids=lead_ids, rule="ingest", reason="New lead.")
+    return NEW_LEADS.insert(lead_ids=lead_ids)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -27,14 +28,39 @@ class BulkMove:
     owner_id: int | None
 
 
+def _first_inquiry_stage() -> str:
+    return f'(SELECT id FROM {Stage._meta.db_table} WHERE kind = %s ORDER BY "order", id LIMIT 1)'
+
+
+@dataclass(frozen=True)
+class FirstTransitions:
+    """The first transitions of new leads (none → the first Inquiry-kind stage, dated at each lead's
+    creation), either as a step of the statement that creates the leads or on their own."""
+
+    rule: str
+    reason: str
+
+    def cte(self, rows: str) -> tuple[str, list[Any]]:
+        """A data-modifying CTE body (PostgreSQL) writing the first transition of each new lead among the
+        rows of the CTE named ``rows`` (columns ``id``, ``created_at``, ``inserted``), and its parameters."""
+        statement = (
+            f"INSERT INTO {Transition._meta.db_table} (lead_id, to_stage_id, at, rule, reason) "
+            f"SELECT r.id, s.id, r.created_at, %s, %s FROM {rows} r CROSS JOIN {_first_inquiry_stage()} s "
+            "WHERE r.inserted"
+        )
+        return statement, [self.rule, self.reason, StageKind.INQUIRY]
+
+    def insert(self, *, lead_ids: Sequence[int]) -> int:
+        return insert_first_transitions(lead_ids=lead_ids, rule=self.rule, reason=self.reason)
+
+
 def insert_first_transitions(*, lead_ids: Sequence[int], rule: str, reason: str) -> int:
     """None → the first Inquiry-kind stage, dated at each lead's creation: one INSERT … SELECT per chunk.
 
-    The stage is looked up inside the statement: one round trip per chunk, which matters on the single-lead
-    ingestion path.
+    The stage is looked up inside the statement: one round trip per chunk.
     """
-    table, lead_table, stage_table = Transition._meta.db_table, Lead._meta.db_table, Stage._meta.db_table
-    inquiry = f'(SELECT id FROM {stage_table} WHERE kind = %s ORDER BY "order", id LIMIT 1)'
+    table, lead_table = Transition._meta.db_table, Lead._meta.db_table
+    inquiry = _first_inquiry_stage()
     written = 0
     with connection.cursor() as cursor:
         for start in range(0, len(lead_ids), FIRST_TRANSITION_CHUNK):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.queue import enqueue_on_commit
+from core.queue import enqueue_ids_on_commit
 from scoring.models import ScoreChange
 from scoring.tasks import score_leads_task
 
@@ -12,7 +12,7 @@ from scoring.tasks import score_leads_task
 def on_leads_changed(*, lead_ids: list[int], **kwargs: Any) -> None:
     """New or changed leads, or leads with new activities, are rescored once the change commits."""
     if lead_ids:
-        enqueue_on_commit(score_leads_task, sorted(set(lead_ids)))
+        enqueue_ids_on_commit(score_leads_task, lead_ids)
 
 
 def on_leads_merged(*, survivor_id: int, other_id: int, **kwargs: Any) -> None:

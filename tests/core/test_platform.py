@@ -280,3 +280,64 @@ def test_compose_builds_one_image_and_checks_the_health_of_web_worker_and_beat()
     assert len({services[name]["image"] for name in app}) == 1
     assert all("healthcheck" in services[name] for name in ["web", "worker", "bulk-worker", "beat"])
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_queued_on_commit_in_a_request_is_sent_once_the_response_has_gone_out(monkeypatch):
+    import threading
+
+    from django.core.signals import request_finished, request_started
+    from django.db import transaction
+
+    import core.queue
+
+    sent, arrived = [], threading.Event()
+
+    def fake_enqueue(task, *args, **kwargs):
+        sent.append((task, args))
+        if len(sent) == 2:
+            arrived.set()
+
+    monkeypatch.setattr(core.queue, "enqueue", fake_enqueue)
+    request_started.send(sender=None)
+    with transaction.atomic():
+        core.queue.enqueue_on_commit("core.tasks.purge_idempotency_keys_task")
+        core.queue.enqueue_ids_on_commit("scoring.tasks.score_leads_task", [2, 1, 2])
+    assert sent == []  # committed, but the response has not been sent yet
+    request_finished.send(sender=None)
+    assert arrived.wait(timeout=10)  # sent by the publishing thread
+    assert sent == [
+        ("core.tasks.purge_idempotency_keys_task", ()),
+        ("scoring.tasks.score_leads_task", ([1, 2],)),
+    ]
+    with transaction.atomic():  # outside a request: at once on commit
+        core.queue.enqueue_ids_on_commit("scoring.tasks.score_leads_task", [3])
+    assert sent[-1] == ("scoring.tasks.score_leads_task", ([3],))
+
+
+def test_messages_of_a_task_taking_ids_are_merged_and_the_others_kept_in_order(monkeypatch):
+    import core.queue
+    from core.queue import Message, merged
+
+    monkeypatch.setattr(core.queue, "IDS_PER_MESSAGE", 3)
+    score = "scoring.tasks.score_leads_task"
+    messages = [
+        Message(task=score, args=([5, 1],), kwargs={}, merge_ids=True),
+        Message(task="core.tasks.purge_idempotency_keys_task", args=(), kwargs={}),
+        Message(task=score, args=([1, 2, 9, 7],), kwargs={}, merge_ids=True),
+    ]
+    assert [(m.task, m.args) for m in merged(messages)] == [
+        ("core.tasks.purge_idempotency_keys_task", ()),
+        (score, ([1, 2, 5],)),
+        (score, ([7, 9],)),
+    ]
+
+
+def test_the_benchmarks_minimal_create_is_not_reachable_through_the_products_urls():
+    from django.urls import Resolver404, resolve
+
+    from bench.minimal_urls import PATH
+
+    assert resolve(f"/{PATH}", urlconf="bench.minimal_urls").url_name is None  # mounted there only
+    with pytest.raises(Resolver404):
+        resolve(f"/{PATH}")

@@ -9,9 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.activities_sql import insert_activities, upsert_activities
-from leads.ingest_sql import upsert_lead_rows
-from leads.models import Activity, Lead
-from tests.factories import LeadFactory
+from leads.ingest_sql import LeadRow, upsert_lead_rows
+from leads.models import Activity, Lead, LeadAlias, Transition
+from leads.pipeline import NEW_LEADS
+from tests.factories import LeadFactory, PersonaFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,11 +28,12 @@ def test_lead_rows_are_created_or_updated_by_email_and_only_sent_columns_change(
             ]
         )
     new = Lead.objects.get(email="new@example.com")
-    assert outcome == {
+    assert {email: (u.id, u.created) for email, u in outcome.leads.items()} == {
         "old@example.com": (old.pk, False),
         "new@example.com": (new.pk, True),
         "other@example.com": (Lead.objects.get(email="other@example.com").pk, True),
     }
+    assert outcome.aliases == {}
     old.refresh_from_db()
     assert (old.company, old.job_title) == ("Kept Ltd", "CEO")
     assert (new.job_title, new.company_size, new.company, new.stage_id, new.grade) == (
@@ -80,3 +82,51 @@ def test_activities_without_an_external_id_are_inserted_in_order():
         ids = insert_activities(rows=rows, now=now)
     assert [Activity.objects.get(pk=pk).type for pk in ids] == ["call", "meeting", "call"]
     assert insert_activities(rows=[], now=now) == []
+
+
+def test_an_alias_e_mail_is_reported_and_nothing_is_written():
+    survivor = LeadFactory(email="survivor@example.com")
+    LeadAlias.objects.create(email="Old.Name@example.com", lead=survivor)
+    with transaction.atomic():
+        outcome = upsert_lead_rows(
+            rows=[{"email": "new@example.com"}, {"email": "old.name@example.com", "company": "Acme"}]
+        )
+    assert outcome.aliases == {"old.name@example.com": "survivor@example.com"}
+    assert outcome.leads == {}
+    assert list(Lead.objects.values_list("email", flat=True)) == ["survivor@example.com"]
+
+
+def test_new_leads_get_their_first_transition_and_come_back_as_stored_when_asked():
+    old = LeadFactory(email="old@example.com", company="Kept Ltd", persona=PersonaFactory(slug="cto"))
+    Transition.objects.all().delete()
+    with transaction.atomic():
+        outcome = upsert_lead_rows(
+            rows=[
+                LeadRow(values={"email": "old@example.com", "job_title": "CEO", "name_key": "x"}),
+                LeadRow(values={"email": "new@example.com", "name_key": "n|k"}, overwrite=frozenset()),
+            ],
+            first_transitions=NEW_LEADS,
+            answer=True,
+        )
+    new = outcome.leads["new@example.com"]
+    assert new.created
+    assert not outcome.leads["old@example.com"].created
+    assert list(Transition.objects.values_list("lead_id", "from_stage", "to_stage__slug", "rule")) == [
+        (new.id, None, "inquiry", "ingest")
+    ]
+    stored = outcome.leads["old@example.com"].lead
+    assert (stored.pk, stored.job_title, stored.company) == (old.pk, "CEO", "Kept Ltd")
+    assert (stored.persona.slug, stored.attributes) == ("cto", {})
+    assert stored.created_at == Lead.objects.get(pk=old.pk).created_at
+    assert (new.lead.email, new.lead.persona, new.lead.stage_id) == ("new@example.com", None, "inquiry")
+    assert Lead.objects.get(pk=new.id).name_key == "n|k"
+
+
+def test_columns_left_out_of_overwrite_are_inserted_but_never_change_an_existing_lead():
+    old = LeadFactory(email="old@example.com", name_key="kept|key")
+    with transaction.atomic():
+        upsert_lead_rows(
+            rows=[LeadRow(values={"email": "old@example.com", "name_key": "new|key"}, overwrite=frozenset())]
+        )
+    old.refresh_from_db()
+    assert old.name_key == "kept|key"

@@ -124,3 +124,31 @@ def test_the_csv_download_has_the_declared_columns(client, marketer):
         "12",
         "inquiry",
     )
+
+
+def test_a_batch_validated_in_one_pass_judges_each_item_as_alone():
+    from leads.schemas import validate_leads
+
+    items = [
+        {"email": "Ann@Example.com ", "seniority": "vp", "company_size": 40, "attributes": {"a": [1]}},
+        "not an object",
+        {"email": "no-at-sign", "first_name": "x\x00"},
+        {"email": "b@example.com", "score": 99},
+        {"email": "b@example.com", "score": 99, "country": "XX"},
+        {"email": "c@example.com", "seniority": None, "unknown": 1},
+        {"email": "d@example.com", "seniority": None, "is_decision_maker": False},
+        {"email": "e\u200b@example.com"},
+    ]
+    valid, errors = validate_leads(items)
+    alone = [validate_lead(item) for item in items]
+    assert valid == {i: cleaned for i, (cleaned, _) in enumerate(alone) if cleaned is not None}
+    assert errors == {i: errs for i, (cleaned, errs) in enumerate(alone) if cleaned is None}
+    assert sorted(valid) == [0, 6]
+    assert valid[0] == {
+        "email": "ann@example.com",
+        "seniority": "vp",
+        "company_size": 40,
+        "attributes": {"a": [1]},
+    }
+    assert valid[6] == {"email": "d@example.com", "seniority": "", "is_decision_maker": False}
+    assert errors[4] == {"score": ["This field is read-only."], "country": [errors[4]["country"][0]]}

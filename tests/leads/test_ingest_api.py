@@ -151,6 +151,51 @@ def test_a_very_long_string_everywhere_is_a_400(full_client):
     assert {"email", "company", "phone"} <= set(problem(response)["errors"])
 
 
+@needs_postgres
+@pytest.mark.parametrize("scopes", [["ingest"], ["ingest", "read"]])
+def test_on_postgresql_a_new_lead_is_one_statement_with_its_first_transition_and_its_answer(marketer, scopes):
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.models import Transition
+
+    client = client_for(marketer, scopes=scopes)
+    client.post(URL, {"email": "warm@example.com"}, format="json")  # the token is cached from now on
+    payload = {"email": "one@example.com", "first_name": "Ann", "last_name": "Lee", "company": "Acme"}
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(URL, payload, format="json")
+    assert response.status_code == 201
+    # One statement and no savepoint: it is a transaction by itself (no BEGIN and COMMIT round trips).
+    assert len(captured.captured_queries) == 1
+    lead = Lead.objects.get(email="one@example.com")
+    assert lead.name_key == "ann lee|acme"
+    assert list(Transition.objects.filter(lead=lead).values_list("to_stage__slug", flat=True)) == ["inquiry"]
+    if "read" in scopes:
+        assert response.json() == client.get(f"{URL}{lead.pk}/").json()
+    else:
+        assert response.json() == {"id": lead.pk, "status": "created"}
+
+
+def test_the_answer_of_an_update_is_the_lead_as_stored_with_its_slugs(full_client):
+    persona, campaign = PersonaFactory(slug="cto"), CampaignFactory(slug="spring")
+    lead = LeadFactory(email="kept@example.com", company="Kept", persona=persona, campaign=campaign)
+    response = full_client.post(URL, {"email": "KEPT@example.com", "job_title": "CEO"}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["id"], body["job_title"], body["company"]) == (lead.pk, "CEO", "Kept")
+    assert (body["persona"], body["campaign"]) == ("cto", "spring")
+    assert body == full_client.get(f"{URL}{lead.pk}/").json()
+
+
+def test_an_update_of_part_of_a_name_keeps_the_match_key_right(full_client):
+    LeadFactory(email="kim@example.com", first_name="Kim", last_name="Park", company="Acme")
+    full_client.post(URL, {"email": "kim@example.com", "first_name": "Kimberly"}, format="json")
+    assert Lead.objects.get(email="kim@example.com").name_key == "kimberly park|acme"
+    full_client.post(
+        URL, {"email": "kim@example.com", "first_name": "K", "last_name": "P", "company": "B"}, format="json"
+    )
+    assert Lead.objects.get(email="kim@example.com").name_key == "k p|b"
+
+
 # --- authentication, scopes, roles ---------------------------------------------------------------------
 
 
