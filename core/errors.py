@@ -121,12 +121,16 @@ class Unprocessable(AppError):
     default_detail = "The request cannot be processed."
 
 
-def database_unavailable(exc: Exception) -> Response:
-    """A lost database connection (a restart, a failover, ``pg_terminate_backend``) is ``503``, not ``500``.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def release_lost_database_connection(exc: Exception) -> None:
+    """A lost database connection (a restart, a failover, ``pg_terminate_backend``) is a ``503``.
 
     The request's transaction was rolled back, so a retry is safe. The broken connection is closed here
-    so that what still runs in this request (releasing an ``Idempotency-Key``) and the next request
-    connect afresh (``CONN_HEALTH_CHECKS`` covers connections that broke while idle).
+    so that what still runs in this request (releasing an ``Idempotency-Key``, rendering the error page)
+    and the next request connect afresh (``CONN_HEALTH_CHECKS`` covers connections that broke while idle).
+    The API (``database_unavailable``) and the pages (``core.errors_pages``) both call this.
     """
     logger.warning("database unavailable, answering 503: %r", exc)
     if not connection.in_atomic_block:
@@ -134,6 +138,10 @@ def database_unavailable(exc: Exception) -> Response:
             connection.close_if_unusable_or_obsolete()
         except Exception:
             logger.warning("could not close the broken database connection", exc_info=True)
+
+
+def database_unavailable(exc: Exception) -> Response:
+    release_lost_database_connection(exc)
     return problem_response(
         503,
         "The database is briefly unavailable; retry the request.",
@@ -142,7 +150,7 @@ def database_unavailable(exc: Exception) -> Response:
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, DATABASE_ERRORS):
         return database_unavailable(exc)
     if isinstance(exc, RequestDataTooBig):
         return problem_response(413, "The request body is larger than 10 MiB.")

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from core import errors_pages
-from core.errors import AppError, problem_json_response
+from core.errors import DATABASE_ERRORS, AppError, problem_json_response
 from core.health import healthz
 
 
@@ -27,8 +27,9 @@ class RequestSizeLimitMiddleware:
 
 
 class AppErrorMiddleware:
-    """An application error that a page did not turn into a message gets the error page of its status
-    (the API maps its own, in ``core.errors.problem_exception_handler``)."""
+    """An application error that a page did not turn into a message gets the error page of its status,
+    and a lost database connection the ``503`` page (the API maps its own, in
+    ``core.errors.problem_exception_handler``)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -37,6 +38,8 @@ class AppErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DATABASE_ERRORS):
+            return errors_pages.database_unavailable(request, exception)
         if not isinstance(exception, AppError):
             return None
         if exception.status_code == 403:

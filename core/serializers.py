@@ -22,17 +22,24 @@ __all__ = [
 
 
 class StrictSerializer(serializers.Serializer):
-    """Unknown fields and read-only fields in a write payload are errors, not silently dropped."""
+    """Unknown fields and read-only fields in a write payload are errors, not silently dropped; a text field
+    takes a JSON string only.
+
+    TRICKY: DRF's ``CharField`` turns a number into its text (``6.19e+151`` became a note reading
+    "6.190236428245108e+151"), while the schema, and so every client, says the field is a string.
+    """
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             errors: dict[str, list[str]] = {}
-            for name in data:
+            for name, value in data.items():
                 field = self.fields.get(name)
                 if field is None:
                     errors[name] = ["Unknown field."]
                 elif field.read_only:
                     errors[name] = ["This field is read-only."]
+                elif isinstance(field, serializers.CharField) and not isinstance(value, str | None):
+                    errors[name] = ["Not a valid string."]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)

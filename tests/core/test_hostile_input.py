@@ -388,3 +388,24 @@ def test_logins_still_work_when_the_cache_is_down(marketer, monkeypatch):
         monkeypatch.setattr(f"core.login_throttle.cache.{name}", down)
     login(Client(), "wrong")
     assert login(Client(), "pw").status_code == 302
+
+
+# --- text fields take JSON strings only ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [6.190236428245108e151, 42, True, ["a"], {"a": 1}])
+def test_a_note_body_that_is_not_a_string_is_a_400_and_no_note_is_written(full_client, value):
+    lead = LeadFactory()
+    body = problem(full_client.post(f"/api/v1/leads/{lead.pk}/notes/", {"body": value}, format="json"))
+    assert "body" in body["errors"]
+    assert not lead.notes.exists()
+
+
+def test_a_goal_name_that_is_a_number_is_a_400_naming_the_field(manager):
+    client = client_for(manager, scopes=["ingest", "read", "write"])
+    goal = {"name": 2026, "metric": "mqls", "target": 10, "period": "2026-11", "scope": "all"}
+    assert problem(client.post("/api/v1/goals/", goal, format="json"))["errors"] == {
+        "name": ["Not a valid string."]
+    }
+    goal["name"] = "2026"
+    assert client.post("/api/v1/goals/", goal, format="json").status_code == 201

@@ -341,3 +341,43 @@ def test_the_benchmarks_minimal_create_is_not_reachable_through_the_products_url
     assert resolve(f"/{PATH}", urlconf="bench.minimal_urls").url_name is None  # mounted there only
     with pytest.raises(Resolver404):
         resolve(f"/{PATH}")
+
+
+@pytest.mark.django_db
+def test_healthz_is_not_redirected_to_https(client, settings):
+    """The compose health check calls plain http://localhost:8000 on a deployment that redirects to https."""
+    settings.ALLOWED_HOSTS = ["alignment.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz", HTTP_HOST="localhost:8000").status_code == 200
+    assert client.get("/accounts/login/", HTTP_HOST="alignment.example.com").status_code == 301
+
+
+def test_tool_output_is_ignored_by_git():
+    outputs = [
+        ".schemathesis/report.json",
+        ".hypothesis/examples/x",
+        ".pytest_cache/x",
+        ".mypy_cache/x",
+        ".ruff_cache/x",
+        ".import_linter_cache/x",
+        "test-artifacts/page.png",
+        "var/alignment.sqlite3",
+        ".coverage",
+        "htmlcov/index.html",
+        ".env",
+    ]
+    result = subprocess.run(  # noqa: S603 (fixed arguments)
+        ["git", "check-ignore", "--no-index", *outputs],  # noqa: S607 (git from PATH, as in CI)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert sorted(result.stdout.split()) == sorted(outputs)
+
+
+def test_the_image_is_built_without_local_state_or_secrets():
+    """``COPY . .`` in the Dockerfile takes the whole folder: the local database, secret key, virtualenv and
+    history stay out of the image."""
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".git/", ".env", ".venv/", "var/", "test-artifacts/"} <= ignored
