@@ -37,7 +37,7 @@ pytestmark = [
     pytest.mark.campaign,
     needs_postgres,
     needs_redis,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),  # the reference rows come back through tests/conftest.py
 ]
 
 LEADS = 400
