@@ -291,7 +291,7 @@ def incremental_latency(*, samples: int) -> tuple[list[float], int]:
     from alignment.celery import app
     from core.queue import enqueue
     from core.tokens import issue_token
-    from leads.models import Lead
+    from leads.models import SCORE_WRITE_MARGIN, Lead
     from scoring.models import ScoringRun, ScoringRunStatus
 
     user, _ = User.objects.get_or_create(username="bench")
@@ -328,8 +328,9 @@ def incremental_latency(*, samples: int) -> tuple[list[float], int]:
             while True:
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        "SELECT scored_at >= %s::timestamptz FROM leads_lead WHERE id = %s",
-                        [recorded, lead_id],
+                        # Scores are stamped SCORE_WRITE_MARGIN early: computed at scored_at + margin.
+                        "SELECT scored_at + %s >= %s::timestamptz FROM leads_lead WHERE id = %s",
+                        [SCORE_WRITE_MARGIN, recorded, lead_id],
                     )
                     if cursor.fetchone()[0]:
                         break

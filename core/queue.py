@@ -31,10 +31,15 @@ def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:
     PostgreSQL is the source of truth and a periodic sweep finds work whose trigger was lost, so a request
     that cannot reach the broker logs it and carries on instead of waiting or failing.
     """
+    return enqueue_later(task, 0, *args, **kwargs)
+
+
+def enqueue_later(task: Any, countdown: float, *args: Any, **kwargs: Any) -> bool:
+    """``enqueue``, for a worker to run no sooner than ``countdown`` seconds from now."""
     if isinstance(task, str):
         task = task_named(task)
     try:
-        task.apply_async(args=args, kwargs=kwargs, retry=False)
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown or None, retry=False)
     except Exception as exc:
         _broker_down.warn("could not queue %s (%r); the periodic sweeps will pick it up", task.name, exc)
         return False

@@ -128,6 +128,15 @@ def score_leads(
     return done
 
 
+def busy_leads(*, requested: Iterable[int], done: Iterable[int]) -> list[int]:
+    """Of the leads asked for, those that exist but were not scored: another transaction was writing them
+    (a full rescore's range, an upsert, new activities), so ``score_chunk`` skipped them."""
+    left = set(requested) - set(done)
+    if not left:
+        return []
+    return sorted(Lead.objects.filter(pk__in=left).values_list("pk", flat=True))
+
+
 def activities_by_lead(
     *, model: CompiledModel, lead_ids: list[int], now: datetime
 ) -> dict[int, list[tuple[int, str, datetime]]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from core.queue import enqueue
+from core.queue import enqueue, enqueue_later
 from scoring.impact import claim_lost_impact_counts, compute_draft_impact
 from scoring.rescore import rescore_all
-from scoring.scoring import score_leads
+from scoring.scoring import busy_leads, score_leads
 from scoring.sweep import sweep_stale_scores
 
 _RETRY = {
@@ -19,10 +19,21 @@ _RETRY = {
 }
 
 
+# A lead another transaction is writing is tried again this often, for a minute; then the sweep has it.
+BUSY_RETRY_SECONDS = 0.25
+BUSY_RETRIES = 240
+
+
 @shared_task(**_RETRY, soft_time_limit=120, time_limit=150)
-def score_leads_task(lead_ids: list[int]) -> int:
-    """Rescore a few leads (a batch of new leads or activities); leads that are gone are skipped."""
-    return len(score_leads(lead_ids=[int(i) for i in lead_ids]))
+def score_leads_task(lead_ids: list[int], attempt: int = 0) -> int:
+    """Rescore a few leads (a batch of new leads or activities); leads that are gone are skipped, leads being
+    written elsewhere (a full rescore's range holds them, say) are tried again shortly after."""
+    ids = [int(i) for i in lead_ids]
+    done = score_leads(lead_ids=ids)
+    busy = busy_leads(requested=ids, done=done)
+    if busy and attempt < BUSY_RETRIES:
+        enqueue_later(score_leads_task, BUSY_RETRY_SECONDS, busy, attempt=attempt + 1)
+    return len(done)
 
 
 @shared_task(**_RETRY, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 60)

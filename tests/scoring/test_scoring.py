@@ -378,3 +378,53 @@ def test_a_full_run_on_postgresql_scores_ranges_on_parallel_connections():
     assert (run.status, run.done, run.total) == ("done", 9, 9)
     assert set(Lead.objects.values_list("score", "scoring_version")) == {(25, 7)}
     assert ScoreChange.objects.count() == 9
+
+
+def test_a_lead_skipped_while_another_transaction_writes_it_is_tried_again_shortly(monkeypatch):
+    """The task asks again, soon, for the leads ``score_leads`` skipped; not for leads that are gone."""
+    import scoring.tasks
+
+    scored, busy = LeadFactory(), LeadFactory()
+    later: list[tuple[float, list[int], int]] = []
+    monkeypatch.setattr(scoring.tasks, "score_leads", lambda *, lead_ids: [scored.pk])
+    monkeypatch.setattr(
+        scoring.tasks,
+        "enqueue_later",
+        lambda task, countdown, ids, attempt: later.append((countdown, ids, attempt)),
+    )
+    assert score_leads_task.run([scored.pk, busy.pk, 999_999]) == 1
+    assert later == [(scoring.tasks.BUSY_RETRY_SECONDS, [busy.pk], 1)]
+    later.clear()
+    score_leads_task.run([busy.pk], attempt=scoring.tasks.BUSY_RETRIES)
+    assert later == []  # after a minute of tries the sweep has it
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_lead_locked_by_another_connection_is_skipped_and_named_busy():
+    import threading
+
+    from django.db import connections, transaction
+
+    use_model(fit_rules=[rule("seniority", "eq", "vp", 25, "VP")])
+    free, locked = LeadFactory(seniority="vp"), LeadFactory(seniority="vp")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        with transaction.atomic():
+            Lead.objects.select_for_update().filter(pk=locked.pk).exists()
+            holding.set()
+            release.wait(timeout=30)
+        connections.close_all()
+
+    thread = threading.Thread(target=hold_lock)
+    thread.start()
+    try:
+        assert holding.wait(timeout=30)
+        done = scoring.score_leads(lead_ids=[free.pk, locked.pk], now=NOW)
+        assert done == [free.pk]
+        assert scoring.busy_leads(requested=[free.pk, locked.pk], done=done) == [locked.pk]
+    finally:
+        release.set()
+        thread.join()
+    assert scoring.score_leads(lead_ids=[locked.pk], now=NOW) == [locked.pk]
