@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import factory
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from leads.models import Campaign, Lead, Persona
+from leads.models import Campaign, Lead, Persona, Stage
+from leads.pipeline import record_move
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -61,3 +65,17 @@ class LeadFactory(factory.django.DjangoModelFactory):
         if isinstance(kwargs.get("stage"), str):
             kwargs["stage_id"] = kwargs.pop("stage")
         return kwargs
+
+
+def lead_in_stage(slug: str, *, owner, amount: str | None = None, days_ago: int = 0, **fields) -> Lead:
+    """A lead that entered ``slug`` ``days_ago`` days ago, with that move's amount."""
+    lead = LeadFactory(owner=owner, **fields)
+    record_move(
+        lead=lead,
+        from_stage=Stage.objects.get(slug="inquiry"),
+        to_stage=Stage.objects.get(slug=slug),
+        at=timezone.now() - timedelta(days=days_ago),
+        amount=Decimal(amount) if amount else None,
+        owner=owner,
+    )
+    return lead

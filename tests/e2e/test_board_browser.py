@@ -4,7 +4,6 @@ dashboard's won amount follows; a marketer gets no buttons and a forged move is 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,51 +12,33 @@ from playwright.sync_api import expect
 
 from alignment.periods import month_of
 from alignment.snapshots import compute_snapshots
-from leads.models import Lead, Stage, Transition
-from leads.pipeline import record_move
-from tests.conftest import seed_reference_rows
+from leads.models import Lead, Transition
 from tests.e2e.conftest import screenshot
-from tests.factories import LeadFactory
+from tests.factories import lead_in_stage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(autouse=True)
-def seeded(transactional_db):
-    """Roles, stages and reasons as the data migrations seed them (a live-server test's flush drops them)."""
-    seed_reference_rows()
-
-
-def in_stage(slug: str, *, owner, amount: str | None = None, days_ago: int = 0, **fields) -> Lead:
-    """A lead that entered ``slug`` ``days_ago`` days ago, with that move's amount."""
-    lead = LeadFactory(owner=owner, **fields)
-    record_move(
-        lead=lead,
-        from_stage=Stage.objects.get(slug="inquiry"),
-        to_stage=Stage.objects.get(slug=slug),
-        at=timezone.now() - timedelta(days=days_ago),
-        amount=Decimal(amount) if amount else None,
-        owner=owner,
-    )
-    return lead
-
-
 @pytest.fixture
 def deal(rep, other_rep):
     """The rep's lead waiting in SAL, with a few other cards around it so the board looks like a board."""
-    lead = in_stage(
+    lead = lead_in_stage(
         "sal", owner=rep, days_ago=2, first_name="Ada", last_name="Lovelace",
         company="Analytical Engines Ltd", email="ada@engines.example", score=82, grade="A",
     )  # fmt: skip
-    in_stage("sal", owner=rep, days_ago=5, first_name="Grace", last_name="Hopper", company="Compilers Inc")
-    in_stage("sql", owner=rep, days_ago=9, first_name="Alan", last_name="Turing", company="Bletchley Park")
-    in_stage(
+    lead_in_stage(
+        "sal", owner=rep, days_ago=5, first_name="Grace", last_name="Hopper", company="Compilers Inc"
+    )
+    lead_in_stage(
+        "sql", owner=rep, days_ago=9, first_name="Alan", last_name="Turing", company="Bletchley Park"
+    )
+    lead_in_stage(
         "opportunity", owner=other_rep, amount="48000", days_ago=12, first_name="Katherine",
         last_name="Johnson-Goble", company="Trajectories and Orbital Mechanics International",
     )  # fmt: skip
-    in_stage("lost", owner=other_rep, amount=None, days_ago=4, first_name="Hedy", last_name="Lamarr")
+    lead_in_stage("lost", owner=other_rep, amount=None, days_ago=4, first_name="Hedy", last_name="Lamarr")
     return lead
 
 

@@ -3,31 +3,14 @@ function with the permission rule of API.md."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
-from leads.models import Lead, Stage, Transition
-from leads.pipeline import record_move
-from tests.factories import LeadFactory
+from leads.models import Transition
+from tests.factories import lead_in_stage
 
 pytestmark = pytest.mark.django_db
-
-
-def in_stage(slug: str, *, owner, amount: str | None = None, days_ago: int = 0, **fields) -> Lead:
-    """A lead that entered ``slug`` ``days_ago`` days ago (with that move's amount)."""
-    lead = LeadFactory(owner=owner, **fields)
-    record_move(
-        lead=lead,
-        from_stage=Stage.objects.get(slug="inquiry"),
-        to_stage=Stage.objects.get(slug=slug),
-        at=timezone.now() - timedelta(days=days_ago),
-        amount=Decimal(amount) if amount else None,
-        owner=owner,
-    )
-    return lead
 
 
 def columns(response) -> dict[str, list[str]]:
@@ -35,10 +18,10 @@ def columns(response) -> dict[str, list[str]]:
 
 
 def test_a_rep_sees_own_leads_by_default_with_totals_per_column(client, rep, other_rep):
-    mine = in_stage("opportunity", owner=rep, amount="12000", days_ago=3, email="mine@example.com")
-    in_stage("opportunity", owner=rep, amount="3000", email="mine2@example.com")
-    in_stage("opportunity", owner=other_rep, amount="50000", email="theirs@example.com")
-    in_stage("sql", owner=rep, email="sql@example.com")
+    mine = lead_in_stage("opportunity", owner=rep, amount="12000", days_ago=3, email="mine@example.com")
+    lead_in_stage("opportunity", owner=rep, amount="3000", email="mine2@example.com")
+    lead_in_stage("opportunity", owner=other_rep, amount="50000", email="theirs@example.com")
+    lead_in_stage("sql", owner=rep, email="sql@example.com")
     client.force_login(rep)
     response = client.get("/pipeline/")
     assert response.status_code == 200
@@ -55,22 +38,22 @@ def test_a_rep_sees_own_leads_by_default_with_totals_per_column(client, rep, oth
 
 
 def test_a_manager_sees_everyone_and_filters_by_rep(client, manager, rep, other_rep):
-    in_stage("sal", owner=rep, email="a@example.com")
-    in_stage("sal", owner=other_rep, email="b@example.com")
+    lead_in_stage("sal", owner=rep, email="a@example.com")
+    lead_in_stage("sal", owner=other_rep, email="b@example.com")
     client.force_login(manager)
     assert columns(client.get("/pipeline/"))["sal"] == ["a@example.com", "b@example.com"]
     assert columns(client.get(f"/pipeline/?rep={other_rep.pk}"))["sal"] == ["b@example.com"]
 
 
 def test_closed_columns_show_only_the_last_thirty_days(client, rep):
-    in_stage("won", owner=rep, amount="900", days_ago=2, email="recent@example.com")
-    in_stage("won", owner=rep, amount="900", days_ago=45, email="old@example.com")
+    lead_in_stage("won", owner=rep, amount="900", days_ago=2, email="recent@example.com")
+    lead_in_stage("won", owner=rep, amount="900", days_ago=45, email="old@example.com")
     client.force_login(rep)
     assert columns(client.get("/pipeline/"))["won"] == ["recent@example.com"]
 
 
 def test_cards_offer_only_the_moves_the_user_may_make(client, rep, other_rep, marketer):
-    lead = in_stage("sql", owner=rep, email="x@example.com")
+    lead = lead_in_stage("sql", owner=rep, email="x@example.com")
     client.force_login(rep)
     card = client.get("/pipeline/").context["columns"][1].cards[0]
     assert [t.slug for t in card.targets] == ["sal", "opportunity", "lost", "nurture"]
@@ -86,7 +69,7 @@ def test_cards_offer_only_the_moves_the_user_may_make(client, rep, other_rep, ma
 
 
 def test_a_rep_moves_a_card_through_the_one_move_function(client, rep):
-    lead = in_stage("sql", owner=rep)
+    lead = lead_in_stage("sql", owner=rep)
     client.force_login(rep)
     response = client.post(
         f"/pipeline/{lead.pk}/move/", {"stage": "opportunity", "amount": "25000", "reason": "Proposal sent"}
@@ -106,7 +89,7 @@ def test_a_rep_moves_a_card_through_the_one_move_function(client, rep):
 
 
 def test_a_move_without_the_required_amount_is_refused_with_a_message(client, rep):
-    lead = in_stage("opportunity", owner=rep, amount="100")
+    lead = lead_in_stage("opportunity", owner=rep, amount="100")
     client.force_login(rep)
     response = client.post(f"/pipeline/{lead.pk}/move/", {"stage": "won"}, follow=True)
     assert "An amount" in response.content.decode()
@@ -115,7 +98,7 @@ def test_a_move_without_the_required_amount_is_refused_with_a_message(client, re
 
 
 def test_losing_a_deal_on_the_board_asks_for_a_lost_reason_from_the_list(client, rep):
-    lead = in_stage("opportunity", owner=rep, amount="100")
+    lead = lead_in_stage("opportunity", owner=rep, amount="100")
     client.force_login(rep)
     page = client.get("/pipeline/")
     lost = next(t for t in page.context["columns"][2].cards[0].targets if t.kind == "lost")
@@ -134,7 +117,7 @@ def test_losing_a_deal_on_the_board_asks_for_a_lost_reason_from_the_list(client,
 
 
 def test_a_marketer_cannot_move_a_reps_lead_on_the_board(client, marketer, rep):
-    lead = in_stage("opportunity", owner=rep, amount="100")
+    lead = lead_in_stage("opportunity", owner=rep, amount="100")
     client.force_login(marketer)
     response = client.post(f"/pipeline/{lead.pk}/move/", {"stage": "nurture", "reason": "x"})
     assert response.status_code == 403
@@ -147,7 +130,7 @@ def test_a_marketer_cannot_move_a_reps_lead_on_the_board(client, marketer, rep):
     "body", [{}, {"stage": "won", "amount": "-5"}, {"stage": "nowhere"}, {"stage": "\x00"}]
 )
 def test_bad_move_input_never_moves_the_lead_or_fails(client, rep, body):
-    lead = in_stage("opportunity", owner=rep, amount="100")
+    lead = lead_in_stage("opportunity", owner=rep, amount="100")
     client.force_login(rep)
     response = client.post(f"/pipeline/{lead.pk}/move/", body)
     assert response.status_code == 302
@@ -157,7 +140,9 @@ def test_bad_move_input_never_moves_the_lead_or_fails(client, rep, body):
 
 def test_the_board_costs_the_same_whatever_the_pipeline_size(client, rep, django_assert_max_num_queries):
     for index in range(40):
-        in_stage(["sal", "sql", "opportunity"][index % 3], owner=rep, amount="10" if index % 3 == 2 else None)
+        lead_in_stage(
+            ["sal", "sql", "opportunity"][index % 3], owner=rep, amount="10" if index % 3 == 2 else None
+        )
     client.force_login(rep)
     # session, user, roles, stages, lost reasons, reps, and two queries per column (totals, cards)
     with django_assert_max_num_queries(18):
@@ -172,7 +157,7 @@ def test_anonymous_visitors_are_sent_to_log_in_and_the_roleless_are_refused(clie
 
 
 def test_the_lead_page_offers_the_same_moves_and_comes_back_to_the_lead(client, rep):
-    lead = in_stage("sql", owner=rep)
+    lead = lead_in_stage("sql", owner=rep)
     client.force_login(rep)
     page = client.get(f"/leads/{lead.pk}/")
     assert [t.slug for t in page.context["targets"]] == ["sal", "opportunity", "lost", "nurture"]
