@@ -21,6 +21,8 @@ from funnel import alerts_sql
 from leads.models import Campaign, Lead
 
 HANDOFF_MESSAGE = "New hand-off: {label} is waiting for your decision."
+# Preceded by the number of hand-offs (two or more) one promotion batch gave the rep.
+HANDOFFS_MESSAGE = " new hand-offs are waiting for your decision."
 # A lead id no real lead has, to cut the lead page's address into what comes before and after the id.
 _ID_MARK = 987654321
 
@@ -49,10 +51,12 @@ def handoffs_arrived(*, arrivals: Sequence[Arrival], now: datetime | None = None
 
 
 def handoffs_opened(*, lead_ids: Sequence[int], now: datetime) -> int:
-    """Tell each lead's new owner about its hand-off, for a whole promotion batch in one statement.
+    """Tell each rep about the hand-offs a promotion batch gave them: one notification per rep.
 
-    Same notifications as ``handoffs_arrived``, without reading the leads into Python: one INSERT … SELECT,
-    one cache call for the unread counts, one e-mail task per rep. Call inside the transaction that set the
+    A rep given one lead reads ``HANDOFF_MESSAGE`` about it, as ``handoffs_arrived`` writes it; a rep given
+    several reads how many are waiting, linking to the queue (a rotation of thousands of leads is one alert
+    and one e-mail per rep, not thousands). One INSERT … SELECT without reading the leads into Python, one
+    cache call for the unread counts, one e-mail task per rep. Call inside the transaction that set the
     owners. Returns the notifications written.
     """
     before, after = HANDOFF_MESSAGE.split("{label}")
@@ -60,12 +64,14 @@ def handoffs_opened(*, lead_ids: Sequence[int], now: datetime) -> int:
     written = alerts_sql.insert_owner_notifications(
         lead_ids=lead_ids,
         kind=NotificationKind.HANDOFF_ASSIGNED,
-        message=(before, after),
+        one=(before, after),
+        many=HANDOFFS_MESSAGE,
         url=(url_before, url_after),
+        many_url=reverse("funnel:queue"),
         at=now,
     )
     notified(written=written)
-    return sum(w.count for w in written)
+    return len(written)
 
 
 def handoff_arrived(*, lead: Lead, rep_id: int | None, now: datetime | None = None) -> int:

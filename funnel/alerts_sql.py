@@ -1,4 +1,4 @@
-"""The hand-off alerts' hand-written SQL: one notification per new hand-off, a whole batch per statement.
+"""The hand-off alerts' hand-written SQL: one notification per rep for a whole batch of new hand-offs.
 
 Statement text, the one PostgreSQL/SQLite switch and table names from ``_meta`` live here; ``funnel.alerts``
 calls it and reads like the business rule.
@@ -29,47 +29,41 @@ def insert_owner_notifications(
     *,
     lead_ids: Sequence[int],
     kind: str,
-    message: tuple[str, str],
+    one: tuple[str, str],
+    many: str,
     url: tuple[str, str],
+    many_url: str,
     at: datetime,
 ) -> list[Written]:
-    """Tell each lead's owner about it: ``message[0] + label + message[1]``, ``url[0] + id + url[1]``.
+    """Tell each owner of these leads about them, one notification per owner.
 
-    One INSERT … SELECT from the leads (a lead with no owner tells nobody), in lead order. Returns, per
-    owner, the ids written. Call inside the transaction that set the owners.
+    An owner of one lead reads ``one[0] + label + one[1]`` linking to ``url[0] + id + url[1]``; an owner of
+    several reads ``count + many`` linking to ``many_url``. One INSERT … SELECT grouped by owner (a lead with
+    no owner tells nobody). Returns, per owner, the id written. Call inside the transaction that set the
+    owners.
     """
     if not lead_ids:
         return []
     table, lead_table = Notification._meta.db_table, Lead._meta.db_table
+    one_message = f"substr(%s || {LABEL} || %s, 1, {MESSAGE_MAX})"
     columns = (
         f"INSERT INTO {table} (user_id, kind, created_at, message, url, read_at, emailed_at) "
-        f"SELECT l.owner_id, %s, %s, substr(%s || {LABEL} || %s, 1, {MESSAGE_MAX}), "
-        "%s || CAST(l.id AS text) || %s, NULL, NULL "
-        f"FROM {lead_table} l "
+        f"SELECT g.owner_id, %s, %s, CASE WHEN g.n = 1 THEN {one_message} ELSE CAST(g.n AS text) || %s END, "
+        "CASE WHEN g.n = 1 THEN %s || CAST(l.id AS text) || %s ELSE %s END, NULL, NULL "
+        f"FROM (SELECT owner_id, count(*) AS n, min(id) AS first_id FROM {lead_table} "
+        "WHERE {ids} AND owner_id IS NOT NULL GROUP BY owner_id) g "
+        f"JOIN {lead_table} l ON l.id = g.first_id ORDER BY g.owner_id "
     )
-    values = [kind, connection.ops.adapt_datetimefield_value(at), message[0], message[1], url[0], url[1]]
+    values = [kind, connection.ops.adapt_datetimefield_value(at), one[0], one[1], many, *url, many_url]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            statement = columns.replace("{ids}", "id = ANY(%s::bigint[])")
             cursor.execute(
-                f"WITH written AS ({columns}WHERE l.id = ANY(%s::bigint[]) AND l.owner_id IS NOT NULL "
-                "ORDER BY l.id RETURNING id, user_id) "
-                "SELECT user_id, min(id), max(id), count(*) FROM written GROUP BY user_id ORDER BY user_id",
+                f"WITH written AS ({statement}RETURNING id, user_id) SELECT user_id, id FROM written",
                 [*values, array_literal(lead_ids)],
             )
-            return [
-                Written(user_id=u, first_id=lo, last_id=hi, count=n) for u, lo, hi, n in cursor.fetchall()
-            ]
-        # SQLite: no INSERT inside a WITH; RETURNING alone, folded per user here (an in-process database).
-        marks = ", ".join(["%s"] * len(lead_ids))
-        cursor.execute(
-            f"{columns}WHERE l.id IN ({marks}) AND l.owner_id IS NOT NULL "
-            "ORDER BY l.id RETURNING id, user_id",
-            [*values, *lead_ids],
-        )
-        per_user: dict[int, list[int]] = {}
-        for pk, user_id in cursor.fetchall():
-            per_user.setdefault(user_id, []).append(pk)
-    return [
-        Written(user_id=u, first_id=min(ids), last_id=max(ids), count=len(ids))
-        for u, ids in sorted(per_user.items())
-    ]
+        else:  # SQLite: no INSERT inside a WITH; RETURNING alone.
+            statement = columns.replace("{ids}", f"id IN ({', '.join(['%s'] * len(lead_ids))})")
+            cursor.execute(f"{statement}RETURNING user_id, id", [*values, *lead_ids])
+        rows = sorted(cursor.fetchall())
+    return [Written(user_id=u, first_id=pk, last_id=pk, count=1) for u, pk in rows]
