@@ -139,6 +139,13 @@ def test_pages_send_a_content_security_policy_without_inline_scripts(client, mar
     assert "unsafe-inline" not in policy
 
 
+def test_the_wsgi_application_imports_every_view_as_the_worker_boots(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "true", "VAR_DIR": str(tmp_path)}
+    script = "import sys, alignment.wsgi; print('funnel.views' in sys.modules, 'leads.api' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: S603 (fixed arguments)
+    assert result.stdout.split() == ["True", "True"], result.stderr
+
+
 def test_production_settings_need_a_secret_key(tmp_path):
     env = {
         "PATH": "/usr/bin:/bin",
