@@ -254,7 +254,6 @@ CELERY_INTERACTIVE_TASKS = [
     "scoring.tasks.score_leads_task",
     "funnel.tasks.promote_leads_task",
     "core.tasks.email_notifications_task",
-    "core.tasks.email_user_notifications_task",
     "core.tasks.deliver_webhooks_task",
 ]
 CELERY_BULK_TASKS = [

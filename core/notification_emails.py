@@ -47,17 +47,6 @@ def email_notifications(*, notification_ids: Sequence[int]) -> int:
     return _send(pending, subject_one="{message}", subject_many="{count} new alerts")
 
 
-def email_user_notifications(*, user_id: int, first_id: int, last_id: int) -> int:
-    """Send one user's notifications with ids ``first_id``..``last_id`` now, if they want e-mail at once.
-
-    The form a big set-based write queues: one task per recipient instead of every notification's id.
-    """
-    pending = Notification.objects.filter(
-        user_id=user_id, pk__gte=first_id, pk__lte=last_id, emailed_at=None
-    ).filter(_wanting(EmailPreference.IMMEDIATE))
-    return _send(pending, subject_one="{message}", subject_many="{count} new alerts")
-
-
 def send_daily_digests(*, now: datetime | None = None) -> int:
     """One e-mail per user who chose the daily digest, with every alert not yet mailed; returns e-mails."""
     now = now or timezone.now()

@@ -1,8 +1,7 @@
 """In-app notifications: telling users (set-based), their unread count, marking them read.
 
-Every notification goes through ``notify`` (one bulk insert for the whole set), or, when a hot path writes
-a big set with one INSERT … SELECT of its own, is announced with ``notified``. Either way the cached unread
-counts of the recipients are dropped in one call, and the e-mail for those who want it at once is queued
+Every notification goes through ``notify``/``notify_each``: one bulk insert for the whole set, the cached
+unread counts of the recipients dropped in one call, and the e-mail for those who want it at once queued
 after commit.
 """
 
@@ -20,7 +19,7 @@ from django.utils import timezone
 
 from core.models import Notification
 from core.queue import enqueue_on_commit
-from core.tasks import email_notifications_task, email_user_notifications_task
+from core.tasks import email_notifications_task
 
 SHOWN = 100
 MESSAGE_MAX = 500
@@ -34,20 +33,6 @@ class Alert:
     user_id: int
     message: str
     url: str = ""
-
-
-@dataclass(frozen=True)
-class Written:
-    """What one set-based insert wrote for one user: ``count`` notifications, ids ``first_id``..``last_id``.
-
-    Others' notifications (or another transaction's) may have ids in between; the range only narrows the
-    search of the e-mail task, which reads the user's rows in it.
-    """
-
-    user_id: int
-    first_id: int
-    last_id: int
-    count: int
 
 
 def notify(
@@ -84,19 +69,6 @@ def notify_each(*, kind: str, alerts: Sequence[Alert], now: datetime | None = No
     if ids:
         enqueue_on_commit(email_notifications_task, notification_ids=ids)
     return len(rows)
-
-
-def notified(*, written: Sequence[Written]) -> None:
-    """Announce notifications written set-based by the caller's own SQL: drop the recipients' cached unread
-    counts (one call) and queue one e-mail task per recipient after commit, whatever the number of rows.
-
-    Call inside the transaction that wrote them.
-    """
-    forget_unread_counts(user_ids=[w.user_id for w in written])
-    for w in written:
-        enqueue_on_commit(
-            email_user_notifications_task, user_id=w.user_id, first_id=w.first_id, last_id=w.last_id
-        )
 
 
 def _unread_key(user_id: int) -> str:

@@ -23,12 +23,6 @@ def email_notifications_task(notification_ids: list[int]) -> int:
 
 
 @shared_task(**RETRY)
-def email_user_notifications_task(user_id: int, first_id: int, last_id: int) -> int:
-    """E-mail one user's notifications in an id range, if they want e-mail at once."""
-    return notification_emails.email_user_notifications(user_id=user_id, first_id=first_id, last_id=last_id)
-
-
-@shared_task(**RETRY)
 def send_notification_digests_task() -> int:
     """The daily digest for users who chose it."""
     return notification_emails.send_daily_digests()

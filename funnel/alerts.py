@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,16 +16,15 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from core.models import NotificationKind
-from core.notifications import Alert, notified, notify, notify_each
+from core.notifications import Alert, notify, notify_each
 from core.roles import MARKETING
-from funnel import alerts_sql
 from leads.models import Campaign, Lead
 
 HANDOFF_MESSAGE = "New hand-off: {label} is waiting for your decision."
-# Preceded by the number of hand-offs (two or more) one promotion batch gave the rep.
-HANDOFFS_MESSAGE = " new hand-offs are waiting for your decision."
-# A lead id no real lead has, to cut the lead page's address into what comes before and after the id.
-_ID_MARK = 987654321
+# When several arrived at once (a promotion batch).
+HANDOFFS_MESSAGE = "{count} new hand-offs are waiting for your decision."
+# What ``Lead.label`` reads.
+LABEL_FIELDS = ("first_name", "last_name", "company", "email")
 
 
 @dataclass(frozen=True)
@@ -37,41 +37,42 @@ class Arrival:
 
 
 def handoffs_arrived(*, arrivals: Sequence[Arrival], now: datetime | None = None) -> int:
-    """Tell each rep about each hand-off that reached them: one insert for the whole set."""
+    """Tell each rep about the hand-offs that reached them, one notification per rep: the lead by name when
+    one arrived, how many (linking to the queue) when several, so that a promotion of thousands of leads is
+    one alert and one e-mail per rep, not thousands. One insert for the whole set."""
+    per_rep: dict[int, list[Arrival]] = {}
+    for arrival in arrivals:
+        if arrival.rep_id is not None:
+            per_rep.setdefault(arrival.rep_id, []).append(arrival)
     alerts = [
         Alert(
-            user_id=a.rep_id,
-            message=HANDOFF_MESSAGE.format(label=a.label),
-            url=reverse("leads:detail", args=[a.lead_id]),
+            user_id=rep_id,
+            message=HANDOFF_MESSAGE.format(label=mine[0].label),
+            url=reverse("leads:detail", args=[mine[0].lead_id]),
         )
-        for a in arrivals
-        if a.rep_id is not None
+        if len(mine) == 1
+        else Alert(
+            user_id=rep_id, message=HANDOFFS_MESSAGE.format(count=len(mine)), url=reverse("funnel:queue")
+        )
+        for rep_id, mine in sorted(per_rep.items())
     ]
     return notify_each(kind=NotificationKind.HANDOFF_ASSIGNED, alerts=alerts, now=now)
 
 
-def handoffs_opened(*, lead_ids: Sequence[int], now: datetime) -> int:
-    """Tell each rep about the hand-offs a promotion batch gave them: one notification per rep.
-
-    A rep given one lead reads ``HANDOFF_MESSAGE`` about it, as ``handoffs_arrived`` writes it; a rep given
-    several reads how many are waiting, linking to the queue (a rotation of thousands of leads is one alert
-    and one e-mail per rep, not thousands). One INSERT … SELECT without reading the leads into Python, one
-    cache call for the unread counts, one e-mail task per rep. Call inside the transaction that set the
-    owners. Returns the notifications written.
+def handoffs_opened(*, assigned: Sequence[tuple[int, int | None]], now: datetime) -> int:
+    """``handoffs_arrived`` for a promotion batch of ``(lead id, rep id)`` pairs: only the leads a rep was
+    the only one given are read, for their names (one query). Call inside the transaction that set the owners.
     """
-    before, after = HANDOFF_MESSAGE.split("{label}")
-    url_before, url_after = reverse("leads:detail", args=[_ID_MARK]).split(str(_ID_MARK))
-    written = alerts_sql.insert_owner_notifications(
-        lead_ids=lead_ids,
-        kind=NotificationKind.HANDOFF_ASSIGNED,
-        one=(before, after),
-        many=HANDOFFS_MESSAGE,
-        url=(url_before, url_after),
-        many_url=reverse("funnel:queue"),
-        at=now,
+    given = Counter(rep_id for _, rep_id in assigned if rep_id is not None)
+    alone = [lead_id for lead_id, rep_id in assigned if rep_id is not None and given[rep_id] == 1]
+    labels = {lead.pk: lead.label for lead in Lead.objects.filter(pk__in=alone).only(*LABEL_FIELDS)}
+    return handoffs_arrived(
+        arrivals=[
+            Arrival(lead_id=lead_id, label=labels.get(lead_id, ""), rep_id=rep_id)
+            for lead_id, rep_id in assigned
+        ],
+        now=now,
     )
-    notified(written=written)
-    return len(written)
 
 
 def handoff_arrived(*, lead: Lead, rep_id: int | None, now: datetime | None = None) -> int:

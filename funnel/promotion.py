@@ -103,7 +103,7 @@ def _promote_batch(
         move_leads(moves=moves, to_stage=mql, at=now, rule=rule, reason=reason, sla_due_at=due)
         promoted = [m.lead_id for m in moves]
         promotion_sql.open_handoffs(lead_ids=promoted, rep_ids=[m.owner_id for m in moves], at=now, due=due)
-        alerts.handoffs_opened(lead_ids=promoted, now=now)
+        alerts.handoffs_opened(assigned=[(m.lead_id, m.owner_id) for m in moves], now=now)
         save_router(router)
         emit_lead_events(event=WebhookEventType.LEAD_QUALIFIED, lead_ids=promoted)
         emit_handoff_events(event=WebhookEventType.HANDOFF_ASSIGNED, lead_ids=promoted)
