@@ -59,6 +59,7 @@ def run(*, leads: int, reps: int, batch: int, webhook: bool) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from alignment.celery import load_urlconf
     from core.models import WebhookDelivery, WebhookEndpoint, WebhookEventType
     from funnel.models import Handoff, RepProfile
     from funnel.promotion import promote_qualified_leads
@@ -112,6 +113,7 @@ def run(*, leads: int, reps: int, batch: int, webhook: bool) -> None:
         )
         print("one webhook endpoint subscribed to every event")
 
+    load_urlconf()  # as a worker process does when it starts (the alerts write links)
     started = time.perf_counter()
     made = promote_qualified_leads(batch_size=batch)
     elapsed = time.perf_counter() - started

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,39 +39,42 @@ def handoffs_arrived(*, arrivals: Sequence[Arrival], now: datetime | None = None
     """Tell each rep about the hand-offs that reached them, one notification per rep: the lead by name when
     one arrived, how many (linking to the queue) when several, so that a promotion of thousands of leads is
     one alert and one e-mail per rep, not thousands. One insert for the whole set."""
-    per_rep: dict[int, list[Arrival]] = {}
+    per_rep: dict[int, list[int]] = {}
+    labels: dict[int, str] = {}
     for arrival in arrivals:
         if arrival.rep_id is not None:
-            per_rep.setdefault(arrival.rep_id, []).append(arrival)
-    alerts = [
-        Alert(
-            user_id=rep_id,
-            message=HANDOFF_MESSAGE.format(label=mine[0].label),
-            url=reverse("leads:detail", args=[mine[0].lead_id]),
-        )
-        if len(mine) == 1
-        else Alert(
-            user_id=rep_id, message=HANDOFFS_MESSAGE.format(count=len(mine)), url=reverse("funnel:queue")
-        )
-        for rep_id, mine in sorted(per_rep.items())
-    ]
-    return notify_each(kind=NotificationKind.HANDOFF_ASSIGNED, alerts=alerts, now=now)
+            per_rep.setdefault(arrival.rep_id, []).append(arrival.lead_id)
+            labels[arrival.lead_id] = arrival.label
+    return _tell_reps(per_rep=per_rep, labels=labels, now=now)
 
 
 def handoffs_opened(*, assigned: Sequence[tuple[int, int | None]], now: datetime) -> int:
     """``handoffs_arrived`` for a promotion batch of ``(lead id, rep id)`` pairs: only the leads a rep was
     the only one given are read, for their names (one query). Call inside the transaction that set the owners.
     """
-    given = Counter(rep_id for _, rep_id in assigned if rep_id is not None)
-    alone = [lead_id for lead_id, rep_id in assigned if rep_id is not None and given[rep_id] == 1]
+    per_rep: dict[int, list[int]] = {}
+    for lead_id, rep_id in assigned:
+        if rep_id is not None:
+            per_rep.setdefault(rep_id, []).append(lead_id)
+    alone = [lead_ids[0] for lead_ids in per_rep.values() if len(lead_ids) == 1]
     labels = {lead.pk: lead.label for lead in Lead.objects.filter(pk__in=alone).only(*LABEL_FIELDS)}
-    return handoffs_arrived(
-        arrivals=[
-            Arrival(lead_id=lead_id, label=labels.get(lead_id, ""), rep_id=rep_id)
-            for lead_id, rep_id in assigned
-        ],
-        now=now,
-    )
+    return _tell_reps(per_rep=per_rep, labels=labels, now=now)
+
+
+def _tell_reps(*, per_rep: dict[int, list[int]], labels: dict[int, str], now: datetime | None) -> int:
+    alerts = [
+        Alert(
+            user_id=rep_id,
+            message=HANDOFF_MESSAGE.format(label=labels.get(lead_ids[0], "")),
+            url=reverse("leads:detail", args=[lead_ids[0]]),
+        )
+        if len(lead_ids) == 1
+        else Alert(
+            user_id=rep_id, message=HANDOFFS_MESSAGE.format(count=len(lead_ids)), url=reverse("funnel:queue")
+        )
+        for rep_id, lead_ids in sorted(per_rep.items())
+    ]
+    return notify_each(kind=NotificationKind.HANDOFF_ASSIGNED, alerts=alerts, now=now)
 
 
 def handoff_arrived(*, lead: Lead, rep_id: int | None, now: datetime | None = None) -> int:

@@ -6,10 +6,13 @@ import time
 from datetime import timedelta
 
 import pytest
+from celery.signals import worker_process_init
 from django.conf import settings
 from django.db import transaction
+from django.urls import get_resolver
 from django.utils import timezone
 
+from alignment.celery import load_urlconf
 from core.models import IdempotencyKey
 from core.queue import enqueue_on_commit
 from core.tasks import purge_idempotency_keys_task
@@ -42,3 +45,12 @@ def test_a_task_queued_on_commit_runs_in_a_real_worker():
         while IdempotencyKey.objects.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
     assert not IdempotencyKey.objects.exists()
+
+
+def test_a_worker_process_imports_the_urlconf_as_it_starts(monkeypatch):
+    connected = [ref() for _, ref in worker_process_init.receivers]
+    assert load_urlconf in connected
+    loaded = []
+    monkeypatch.setattr("alignment.celery.get_resolver", lambda: loaded.append("urlconf") or get_resolver())
+    load_urlconf()
+    assert loaded == ["urlconf"]
