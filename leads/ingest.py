@@ -111,8 +111,7 @@ def upsert_leads(*, items: Sequence[Any], answer: bool = False) -> IngestResult:
 def _store(valid: dict[int, dict[str, Any]], *, answer: bool) -> UpsertOutcome:
     """Write the rows and what goes with them (match keys, webhook events, the rescore), in one transaction;
     nothing when an e-mail is a merged lead's alias (``UpsertOutcome.aliases``)."""
-    rows = _rows(valid)
-    partial = {email for email, sent in _sent_by_email(valid).items() if keys_set_by(frozenset(sent))[1]}
+    rows, partial = _rows(valid)
     events = subscribed(WebhookEventType.LEAD_CREATED)
     # One statement that writes nothing else is a transaction by itself: no BEGIN and COMMIT round trips.
     alone = writes_in_one_statement(rows) and not partial and not events
@@ -131,17 +130,10 @@ def _store(valid: dict[int, dict[str, Any]], *, answer: bool) -> UpsertOutcome:
     return outcome
 
 
-def _sent_by_email(valid: dict[int, dict[str, Any]]) -> dict[str, set[str]]:
-    """The fields sent for each e-mail (items with the same e-mail together)."""
-    sent: dict[str, set[str]] = {}
-    for row in valid.values():
-        sent.setdefault(row["email"], set()).update(row)
-    return sent
-
-
-def _rows(valid: dict[int, dict[str, Any]]) -> list[LeadRow]:
+def _rows(valid: dict[int, dict[str, Any]]) -> tuple[list[LeadRow], set[str]]:
     """One row per e-mail (later items' fields win), with its match keys: a new lead takes them all; an
-    existing lead those whose fields were all sent (``refresh_match_keys`` does the others afterwards)."""
+    existing lead those whose fields were all sent. Also the e-mails whose items sent only some of another
+    key's fields: for an existing lead, ``refresh_match_keys`` recomputes that key afterwards."""
     merged: dict[str, dict[str, Any]] = {}
     for row in valid.values():
         if row["email"] in merged:
@@ -149,11 +141,14 @@ def _rows(valid: dict[int, dict[str, Any]]) -> list[LeadRow]:
         else:
             merged[row["email"]] = dict(row)
     rows = []
-    for row in merged.values():
-        complete, _ = keys_set_by(frozenset(row))
-        values = {**row, **match_keys_of(row)}
-        rows.append(LeadRow(values=values, overwrite=frozenset(row) | complete))
-    return rows
+    partial = set()
+    for email, row in merged.items():
+        sent = frozenset(row)  # every field any item of this e-mail sent
+        complete, some = keys_set_by(sent)
+        if some:
+            partial.add(email)
+        rows.append(LeadRow(values={**row, **match_keys_of(row)}, overwrite=sent | complete))
+    return rows, partial
 
 
 def _shown(lead: Lead, name: str) -> Any:
