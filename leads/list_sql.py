@@ -1,8 +1,8 @@
 """How many leads the lead list's filters match: exact up to a bound, else PostgreSQL's estimate.
 
 Counting a large result exactly reads every matching row; above ``EXACT_LIMIT`` the page says "about" and
-takes the planner's row estimate instead (``EXPLAIN``: no row is read). SQLite has no such estimate, so
-there the page says "more than" the bound.
+takes the planner's row estimate instead (``EXPLAIN``: no row is read), and so it does when the count takes
+longer than ``COUNT_BUDGET_MS``. SQLite has no such estimate, so there the page says "more than" the bound.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
 
 from leads.models import Lead
 
 EXACT_LIMIT = 10_000
+COUNT_BUDGET_MS = 40
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,14 @@ class LeadCount:
 
 def count_leads(queryset: QuerySet[Lead]) -> LeadCount:
     """Two queries at most, whatever the number of leads: a count stopped after ``EXACT_LIMIT + 1`` rows,
-    and above it the planner's estimate."""
+    and above it the planner's estimate. On PostgreSQL the count gets ``COUNT_BUDGET_MS``: a common search
+    term combined with other filters can take a few hundred milliseconds to count even that far, and the
+    page would wait for it; past the budget the page says "about" the estimate instead."""
     # Django counts a sliced queryset as COUNT(*) over a subquery with LIMIT: it stops at the bound.
-    bounded = queryset.order_by()[: EXACT_LIMIT + 1].count()
+    bounded = _count_within_budget(queryset.order_by()[: EXACT_LIMIT + 1])
+    if bounded is None:
+        estimate = planner_estimate(queryset)
+        return LeadCount(value=estimate or 0, exact=False, estimated=estimate is not None)
     if bounded <= EXACT_LIMIT:
         return LeadCount(value=bounded, exact=True)
     estimate = planner_estimate(queryset)
@@ -38,6 +45,25 @@ def count_leads(queryset: QuerySet[Lead]) -> LeadCount:
         return LeadCount(value=EXACT_LIMIT, exact=False)
     # An estimate below what was just counted is wrong: never show fewer than that.
     return LeadCount(value=max(estimate, EXACT_LIMIT + 1), exact=False, estimated=True)
+
+
+def _count_within_budget(queryset: QuerySet[Lead]) -> int | None:
+    """``queryset.count()``, or None when PostgreSQL cancelled it after ``COUNT_BUDGET_MS``."""
+    if connection.vendor != "postgresql":
+        return queryset.count()
+    try:
+        # In a savepoint (or a transaction of its own), always rolled back: that ends the timeout set for
+        # the count (a local setting), and a cancelled count spoils nothing of the request's transaction.
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{COUNT_BUDGET_MS}ms"])
+            count = queryset.count()
+            transaction.set_rollback(True)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != QUERY_CANCELED:
+            raise
+        return None
+    return count
 
 
 def planner_estimate(queryset: QuerySet[Lead]) -> int | None:

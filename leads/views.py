@@ -94,7 +94,9 @@ def count_text(count: LeadCount) -> str:
         return f"more than {count.value:,} leads"
     if count.value >= 1_000_000:
         return f"about {count.value / 1_000_000:.1f} M leads"
-    return f"about {round(count.value, -3):,} leads"
+    # Two significant digits at most (an estimate is no more precise than that).
+    rounded = round(count.value, -max(0, len(str(count.value)) - 2))
+    return f"about {rounded:,} lead{'' if rounded == 1 else 's'}"
 
 
 def _filter_errors(lead_filter: LeadListFilter, ordering: str | None) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.models import AuditEvent
@@ -63,6 +64,35 @@ def test_postgresql_estimates_from_the_planner_without_reading_the_rows():
     assert 200 <= estimate <= 400
 
 
+def statement_timeout() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        return cursor.fetchone()[0]
+
+
+@needs_postgres
+def test_a_count_over_its_budget_gives_way_to_the_estimate_and_leaves_the_transaction_usable(monkeypatch):
+    many_leads(30)
+    monkeypatch.setattr(list_sql, "COUNT_BUDGET_MS", 1)
+    before = statement_timeout()
+    # The server would sleep for 5 s per row; the budget cancels the count after 1 ms.
+    slow = Lead.objects.filter(
+        pk__in=RawSQL(f"SELECT id FROM {Lead._meta.db_table} WHERE pg_sleep(5) IS NOT NULL", [])  # noqa: S611
+    )
+    count = count_leads(slow)
+    assert (count.exact, count.estimated) == (False, True)
+    assert statement_timeout() == before
+    assert Lead.objects.count() == 30  # the request's transaction goes on
+
+
+@needs_postgres
+def test_a_count_within_its_budget_is_exact_and_restores_the_timeout():
+    many_leads(30)
+    before = statement_timeout()
+    assert count_leads(Lead.objects.all()) == LeadCount(value=30, exact=True)
+    assert statement_timeout() == before
+
+
 @pytest.mark.parametrize(
     ("count", "text"),
     [
@@ -71,6 +101,8 @@ def test_postgresql_estimates_from_the_planner_without_reading_the_rows():
         (LeadCount(12_345, False, estimated=True), "about 12,000 leads"),
         (LeadCount(1_234_567, False, estimated=True), "about 1.2 M leads"),
         (LeadCount(10_000, False), "more than 10,000 leads"),
+        (LeadCount(499, False, estimated=True), "about 500 leads"),
+        (LeadCount(7, False, estimated=True), "about 7 leads"),
     ],
 )
 def test_the_total_reads_as_words(count, text):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from leads.filters import LeadFilter
 from leads.models import Lead, Note, Stage
 from leads.selectors import leads_visible_to
-from tests.conftest import needs_postgres
+from tests.conftest import ON_POSTGRES, needs_postgres
 from tests.factories import CampaignFactory, LeadFactory, PersonaFactory
 
 pytestmark = pytest.mark.django_db
@@ -264,8 +264,9 @@ def test_the_list_runs_a_constant_number_of_queries(
     client = signed_in(client, marketer)
     cursor = client.get("/leads/").context["page"].next_cursor
     # session, user, roles, one page of leads, the bounded total, the owner, persona and campaign choices,
-    # the stage names and the user's saved views
-    with django_assert_max_num_queries(10):
+    # the stage names and the user's saved views; on PostgreSQL the total's time budget adds a savepoint,
+    # its setting and its rollback (and the savepoint's release inside the test's transaction)
+    with django_assert_max_num_queries(14 if ON_POSTGRES else 10):
         response = client.get("/leads/", {"cursor": cursor} if count > 50 else {})
     assert len(response.context["leads"]) == (50 if count > 50 else count)
     assert b"Bulk" in response.content
