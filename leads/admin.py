@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.utils.text import smart_split, unescape_string_literal
 
 from leads.models import Activity, Campaign, CampaignCost, CsvImport, Lead, Market, Note, Persona
-from leads.search_sql import lead_matches
 
 
 @admin.register(Persona)
@@ -65,14 +63,6 @@ class LeadAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     show_full_result_count = False
-
-    def get_search_results(self, request, queryset, search_term):
-        """The lead list's search (``leads.search_sql``), split into terms as the admin splits them."""
-        for term in smart_split(search_term):
-            if term.startswith(('"', "'")) and term[0] == term[-1]:
-                term = unescape_string_literal(term)
-            queryset = queryset.filter(lead_matches(term))
-        return queryset, False
 
 
 @admin.register(Activity)

@@ -7,14 +7,13 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.forms import Field
 from django.utils import timezone
 from django_filters.fields import ChoiceField
 
 from core.filters import BoundedIsoDateTimeField, BoundedIsoDateTimeFilter
 from leads.models import Campaign, Grade, Lead, Persona, Source, Stage
-from leads.search_sql import lead_matches
 
 
 def _present(field_class: type[Field]) -> type[Field]:
@@ -65,8 +64,14 @@ class LeadFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
-        for term in value.split()[:5]:
-            queryset = queryset.filter(lead_matches(term))
+        terms = value.split()
+        for term in terms[:5]:
+            queryset = queryset.filter(
+                Q(email__icontains=term)
+                | Q(first_name__icontains=term)
+                | Q(last_name__icontains=term)
+                | Q(company__icontains=term)
+            )
         return queryset
 
 
