@@ -344,7 +344,11 @@ def incremental_latency(*, samples: int) -> tuple[list[float], int]:
         for worker in workers:
             worker.terminate()
         for worker in workers:
-            worker.wait(timeout=60)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # a warm shutdown waits for the full rescore it is running
+                worker.kill()
+                worker.wait()
     return timings, during
 
 
