@@ -39,26 +39,27 @@ def handoffs_arrived(*, arrivals: Sequence[Arrival], now: datetime | None = None
     """Tell each rep about the hand-offs that reached them, one notification per rep: the lead by name when
     one arrived, how many (linking to the queue) when several, so that a promotion of thousands of leads is
     one alert and one e-mail per rep, not thousands. One insert for the whole set."""
-    per_rep: dict[int, list[int]] = {}
-    labels: dict[int, str] = {}
-    for arrival in arrivals:
-        if arrival.rep_id is not None:
-            per_rep.setdefault(arrival.rep_id, []).append(arrival.lead_id)
-            labels[arrival.lead_id] = arrival.label
-    return _tell_reps(per_rep=per_rep, labels=labels, now=now)
+    per_rep = _per_rep([(a.lead_id, a.rep_id) for a in arrivals])
+    return _tell_reps(per_rep=per_rep, labels={a.lead_id: a.label for a in arrivals}, now=now)
 
 
 def handoffs_opened(*, assigned: Sequence[tuple[int, int | None]], now: datetime) -> int:
     """``handoffs_arrived`` for a promotion batch of ``(lead id, rep id)`` pairs: only the leads a rep was
     the only one given are read, for their names (one query). Call inside the transaction that set the owners.
     """
+    per_rep = _per_rep(assigned)
+    alone = [lead_ids[0] for lead_ids in per_rep.values() if len(lead_ids) == 1]
+    labels = {lead.pk: lead.label for lead in Lead.objects.filter(pk__in=alone).only(*LABEL_FIELDS)}
+    return _tell_reps(per_rep=per_rep, labels=labels, now=now)
+
+
+def _per_rep(assigned: Sequence[tuple[int, int | None]]) -> dict[int, list[int]]:
+    """The leads each rep was given (leads given to nobody are left out)."""
     per_rep: dict[int, list[int]] = {}
     for lead_id, rep_id in assigned:
         if rep_id is not None:
             per_rep.setdefault(rep_id, []).append(lead_id)
-    alone = [lead_ids[0] for lead_ids in per_rep.values() if len(lead_ids) == 1]
-    labels = {lead.pk: lead.label for lead in Lead.objects.filter(pk__in=alone).only(*LABEL_FIELDS)}
-    return _tell_reps(per_rep=per_rep, labels=labels, now=now)
+    return per_rep
 
 
 def _tell_reps(*, per_rep: dict[int, list[int]], labels: dict[int, str], now: datetime | None) -> int:
