@@ -72,3 +72,24 @@ def test_a_manager_bulk_assigns_three_hand_offs_to_a_rep(page, login, manager, r
     page.context.clear_cookies()
     login(other_rep)
     assert int(page.inner_text("[data-testid=unread-count]")) >= 3  # each hand-off told to its new rep
+
+
+def test_a_rep_given_several_leads_by_a_promotion_reads_one_alert_and_opens_the_queue(page, login, rep):
+    seed_reference_rows()
+    ScoringModel.objects.update_or_create(
+        version=1, defaults={"status": "active", "mql_threshold": 60, "min_grade": "B"}
+    )
+    for i in range(4):
+        LeadFactory(first_name="Lead", last_name=str(i), company="Acme", score=80, grade="A")
+    promotion.promote_qualified_leads()
+    login(rep)
+    assert page.inner_text("[data-testid=unread-count]") == "1"
+    page.click("nav.mainnav a:has-text('Alerts')")
+    row = page.locator("tr[data-kind='handoff.assigned']")
+    assert "4 new hand-offs are waiting for your decision." in row.inner_text()
+    screenshot(page, "notify-handoffs-grouped")
+    row.locator("a:has-text('4 new hand-offs')").click()
+    page.wait_for_url("**/queue/")
+    for i in range(4):
+        assert f"Lead {i}" in page.inner_text("main")
+    screenshot(page, "notify-handoffs-queue")
