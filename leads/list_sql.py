@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
 
+from core.keyset import KeysetPage
 from leads.models import Lead
 
 EXACT_LIMIT = 10_000
@@ -26,6 +27,13 @@ class LeadCount:
     exact: bool
     # False when the database gave no estimate: ``value`` is then only a lower bound.
     estimated: bool = False
+
+
+def count_listed(queryset: QuerySet[Lead], page: KeysetPage[Lead]) -> LeadCount:
+    """The total behind a page of the lead list: a page that holds every match counts itself (no query)."""
+    if not page.has_other_pages:
+        return LeadCount(value=len(page.rows), exact=True)
+    return count_leads(queryset)
 
 
 def count_leads(queryset: QuerySet[Lead]) -> LeadCount:

@@ -21,7 +21,7 @@ from core.pages import role_required, show_error
 from core.roles import MANAGERS, SALES, is_manager
 from leads.export import leads_csv
 from leads.filters import LeadListFilter
-from leads.list_sql import LeadCount, count_leads
+from leads.list_sql import LeadCount, count_listed
 from leads.models import Campaign, Grade, Lead, Persona, Source, Stage
 from leads.saved_views import delete_view, filter_query, save_view, saved_views_of
 from leads.selectors import leads_visible_to
@@ -166,7 +166,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             cursor=request.GET.get("cursor"),
             page_size=PAGE_SIZE,
         )
-        total = count_text(count_leads(lead_filter.qs))
+        total = count_text(count_listed(lead_filter.qs, page))
     stages = list(Stage.objects.values_list("slug", "name"))
     stage_names = dict(stages)
     leads = page.rows if page else []

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.db.models.expressions import RawSQL
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import AuditEvent
@@ -52,6 +53,21 @@ def test_above_the_bound_the_total_is_marked_as_not_exact(client, marketer, monk
     else:
         assert count == LeadCount(value=40, exact=False)
         assert total == "more than 40 leads"
+
+
+def test_a_page_that_holds_every_match_is_its_own_total_without_a_count_query(client, marketer):
+    many_leads(7)
+    LeadFactory(company="Other")
+    client = signed_in(client, marketer)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/leads/", {"search": "bulk"})
+    assert response.context["total"] == "7 leads"
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    LeadFactory.create_batch(60, first_name="Bulk")  # more than a page: the total is counted
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/leads/", {"search": "bulk"})
+    assert response.context["total"] == "67 leads"
+    assert [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
 
 
 @needs_postgres
