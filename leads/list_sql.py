@@ -18,6 +18,9 @@ from leads.models import Lead
 
 EXACT_LIMIT = 10_000
 COUNT_BUDGET_MS = 40
+# The list's estimates are off by a factor of two or three at worst (the search reads the statistics of its
+# trigram index's expression): an estimate this many times the bound is not worth a count.
+UNCOUNTED_FACTOR = 5
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout
 
 
@@ -40,15 +43,18 @@ def count_leads(queryset: QuerySet[Lead]) -> LeadCount:
     """Two queries at most, whatever the number of leads: a count stopped after ``EXACT_LIMIT + 1`` rows,
     and above it the planner's estimate. On PostgreSQL the count gets ``COUNT_BUDGET_MS``: a common search
     term combined with other filters can take a few hundred milliseconds to count even that far, and the
-    page would wait for it; past the budget the page says "about" the estimate instead."""
+    page would wait for it; past the budget the page says "about" the estimate instead. When the planner
+    expects far more matches than the bound (``UNCOUNTED_FACTOR`` times), no count is tried: it could only end at
+    the bound or at the budget, and the page would say "about" the same estimate after waiting for it."""
+    estimate = planner_estimate(queryset)
+    if estimate is not None and estimate > UNCOUNTED_FACTOR * EXACT_LIMIT:
+        return LeadCount(value=estimate, exact=False, estimated=True)
     # Django counts a sliced queryset as COUNT(*) over a subquery with LIMIT: it stops at the bound.
     bounded = _count_within_budget(queryset.order_by()[: EXACT_LIMIT + 1])
     if bounded is None:
-        estimate = planner_estimate(queryset)
         return LeadCount(value=estimate or 0, exact=False, estimated=estimate is not None)
     if bounded <= EXACT_LIMIT:
         return LeadCount(value=bounded, exact=True)
-    estimate = planner_estimate(queryset)
     if estimate is None:
         return LeadCount(value=EXACT_LIMIT, exact=False)
     # An estimate below what was just counted is wrong: never show fewer than that.

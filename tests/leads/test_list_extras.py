@@ -80,6 +80,23 @@ def test_postgresql_estimates_from_the_planner_without_reading_the_rows():
     assert 200 <= estimate <= 400
 
 
+@needs_postgres
+def test_postgresql_does_not_count_what_the_planner_expects_far_above_the_bound(monkeypatch):
+    monkeypatch.setattr(list_sql, "EXACT_LIMIT", 10)
+    many_leads(300)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Lead._meta.db_table}")
+    with CaptureQueriesContext(connection) as queries:
+        count = count_leads(Lead.objects.filter(score__gte=0))
+    assert (count.exact, count.estimated) == (False, True)
+    assert 200 <= count.value <= 400
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    with CaptureQueriesContext(connection) as queries:  # expected near the bound: counted
+        count = count_leads(Lead.objects.filter(score__lt=2))
+    assert count == LeadCount(value=8, exact=True)
+    assert [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
 def statement_timeout() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
