@@ -18,6 +18,7 @@ from leads.models import Lead
 
 EXACT_LIMIT = 10_000
 COUNT_BUDGET_MS = 40
+CHECK_BUDGET_MS = 15
 # The list's estimates are off by a factor of two or three at worst (the search reads the statistics of its
 # trigram index's expression): an estimate this many times the bound is not worth a count.
 UNCOUNTED_FACTOR = 5
@@ -40,17 +41,22 @@ def count_listed(queryset: QuerySet[Lead], page: KeysetPage[Lead]) -> LeadCount:
 
 
 def count_leads(queryset: QuerySet[Lead]) -> LeadCount:
-    """Two queries at most, whatever the number of leads: a count stopped after ``EXACT_LIMIT + 1`` rows,
-    and above it the planner's estimate. On PostgreSQL the count gets ``COUNT_BUDGET_MS``: a common search
-    term combined with other filters can take a few hundred milliseconds to count even that far, and the
-    page would wait for it; past the budget the page says "about" the estimate instead. When the planner
-    expects far more matches than the bound (``UNCOUNTED_FACTOR`` times), no count is tried: it could only end at
-    the bound or at the budget, and the page would say "about" the same estimate after waiting for it."""
+    """The planner's estimate, then a count stopped after ``EXACT_LIMIT + 1`` rows, whatever the number of
+    leads; above the bound the page says "about" the estimate.
+
+    On PostgreSQL the count has a time budget: a common search term combined with other filters can take a
+    few hundred milliseconds to count even that far, and the page would wait for it; past the budget the
+    page says "about" the estimate instead. The count matters only when it ends within the bound, so when
+    the planner expects more than the bound it gets ``CHECK_BUDGET_MS`` (it mostly confirms the estimate),
+    and when it expects ``UNCOUNTED_FACTOR`` times more, none."""
     estimate = planner_estimate(queryset)
-    if estimate is not None and estimate > UNCOUNTED_FACTOR * EXACT_LIMIT:
-        return LeadCount(value=estimate, exact=False, estimated=True)
+    budget = COUNT_BUDGET_MS
+    if estimate is not None and estimate > EXACT_LIMIT:
+        if estimate > UNCOUNTED_FACTOR * EXACT_LIMIT:
+            return LeadCount(value=estimate, exact=False, estimated=True)
+        budget = CHECK_BUDGET_MS
     # Django counts a sliced queryset as COUNT(*) over a subquery with LIMIT: it stops at the bound.
-    bounded = _count_within_budget(queryset.order_by()[: EXACT_LIMIT + 1])
+    bounded = _count_within_budget(queryset.order_by()[: EXACT_LIMIT + 1], budget_ms=budget)
     if bounded is None:
         return LeadCount(value=estimate or 0, exact=False, estimated=estimate is not None)
     if bounded <= EXACT_LIMIT:
@@ -61,8 +67,8 @@ def count_leads(queryset: QuerySet[Lead]) -> LeadCount:
     return LeadCount(value=max(estimate, EXACT_LIMIT + 1), exact=False, estimated=True)
 
 
-def _count_within_budget(queryset: QuerySet[Lead]) -> int | None:
-    """``queryset.count()``, or None when PostgreSQL cancelled it after ``COUNT_BUDGET_MS``."""
+def _count_within_budget(queryset: QuerySet[Lead], *, budget_ms: int) -> int | None:
+    """``queryset.count()``, or None when PostgreSQL cancelled it after ``budget_ms``."""
     if connection.vendor != "postgresql":
         return queryset.count()
     try:
@@ -70,7 +76,7 @@ def _count_within_budget(queryset: QuerySet[Lead]) -> int | None:
         # the count (a local setting), and a cancelled count spoils nothing of the request's transaction.
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{COUNT_BUDGET_MS}ms"])
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{budget_ms}ms"])
             count = queryset.count()
             transaction.set_rollback(True)
     except OperationalError as exc:

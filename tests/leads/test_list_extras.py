@@ -95,6 +95,24 @@ def test_postgresql_does_not_count_what_the_planner_expects_far_above_the_bound(
         count = count_leads(Lead.objects.filter(score__lt=2))
     assert count == LeadCount(value=8, exact=True)
     assert [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    budgets = [q["sql"] for q in queries.captured_queries if "statement_timeout" in q["sql"]]
+    assert len(budgets) == 1
+    assert f"'{list_sql.COUNT_BUDGET_MS}ms'" in budgets[0]
+
+
+@needs_postgres
+def test_an_estimate_above_the_bound_is_checked_by_a_count_on_a_short_budget(monkeypatch):
+    monkeypatch.setattr(list_sql, "EXACT_LIMIT", 100)
+    many_leads(300)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Lead._meta.db_table}")
+    with CaptureQueriesContext(connection) as queries:
+        count = count_leads(Lead.objects.filter(score__gte=0))
+    assert (count.exact, count.estimated) == (False, True)
+    assert count.value >= 101
+    budgets = [q["sql"] for q in queries.captured_queries if "statement_timeout" in q["sql"]]
+    assert len(budgets) == 1
+    assert f"'{list_sql.CHECK_BUDGET_MS}ms'" in budgets[0]
 
 
 def statement_timeout() -> str:
