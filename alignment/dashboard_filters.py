@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import cast
 from urllib.parse import urlencode
 
@@ -119,6 +120,10 @@ def period_options(selected: Period, *, today: date) -> list[tuple[str, str]]:
     return options
 
 
+def _pairs(options: list[Option]) -> list[tuple[str, str]]:
+    return [("", ""), *((o.value, o.label) for o in options)]
+
+
 class DashboardFilterForm(forms.Form):
     """The URL's filters, each checked on its own: a bad one is reported and left out, the others apply."""
 
@@ -130,10 +135,8 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, data: Mapping[str, str], *, options: FilterOptions) -> None:
         super().__init__({name: (data.get(name) or "").strip() for name in self.base_fields})
         for kind in SCOPE_FILTERS:
-            cast(forms.ChoiceField, self.fields[kind]).choices = [
-                ("", ""),
-                *((o.value, o.label) for o in options.of(kind)),
-            ]
+            # A callable: the choices are listed only for a filter that has a value to check.
+            cast(forms.ChoiceField, self.fields[kind]).choices = partial(_pairs, options.of(kind))
 
     def clean_period(self) -> Period | None:
         value = self.cleaned_data["period"]
