@@ -11,6 +11,7 @@ import time_machine
 from django.core.cache import caches
 
 from alignment.goals import update_goal
+from alignment.kpi_definitions import REGISTRY
 from alignment.models import Goal
 from alignment.snapshots import compute_snapshots
 from leads.models import Campaign
@@ -96,6 +97,8 @@ def test_new_snapshots_show_up_in_charts_already_cached(client, rep):
         assert (cached == before[str(params)]) == (params.get("period") == "2026-10")
         assert cached == afresh(client, params)
     now = page(client, {})
+    assert 'data-testid="tile-mqls">5<' in now
+    assert '<tr data-kpi="mqls"><td>MQLs</td><td class="num">5<' in now
     assert "MQL, MQL: 5<" in now  # the waterfall
     assert "MQLs, Nov so far: 5<" in now  # the twelve-month trend
     assert "No budget: 2<" in now  # the reject reasons
@@ -126,3 +129,7 @@ def test_a_renamed_campaign_shows_up_in_the_filter_at_once(client, rep):
     assert ">Autumn webinar</option>" in html
     assert "Spring webinar" not in html
     assert page(client, {}) == afresh(client, {})
+
+
+def test_a_kpi_in_a_cache_key_is_named_by_what_the_page_shows_not_by_where_it_sits_in_memory():
+    assert not any(" at 0x" in repr(kpi) for kpi in REGISTRY)
