@@ -88,18 +88,20 @@ def latest_values(goals: Iterable[Goal]) -> dict[tuple[str, str, ScopeKey], Any]
     keys = {(goal.metric, goal.period, goal.scope_key) for goal in goals}
     if not keys:
         return {}
-    # Goals share a few scopes, periods and KPIs: a condition per scope builds in a fraction of the time of
-    # one per goal (dozens of goals), and the few rows of other combinations are left out below.
-    in_scope = Q()
-    for kind, ref in sorted({scope for _, _, scope in keys}):
-        in_scope |= Q(scope_kind=kind, scope_ref=ref)
-    rows = KpiSnapshot.objects.filter(
-        in_scope,
-        metric__in={metric for metric, _, _ in keys},
-        period__in={period for _, period, _ in keys},
-    ).values_list("metric", "period", "scope_kind", "scope_ref", "value")
-    found = {(metric, period, (kind, ref)): value for metric, period, kind, ref, value in rows}
-    return {key: value for key, value in found.items() if key in keys}
+    # Goals share a few periods and scopes: one condition per period and scope (in the order of the unique
+    # index) builds in a fraction of the time of one per goal, dozens on a page.
+    metrics: dict[tuple[str, ScopeKey], set[str]] = {}
+    for metric, period, scope in keys:
+        metrics.setdefault((period, scope), set()).add(metric)
+    condition = Q()
+    for (period, (kind, ref)), names in sorted(metrics.items()):
+        condition |= Q(period=period, scope_kind=kind, scope_ref=ref, metric__in=sorted(names))
+    return {
+        (metric, period, (kind, ref)): value
+        for metric, period, kind, ref, value in KpiSnapshot.objects.filter(condition).values_list(
+            "metric", "period", "scope_kind", "scope_ref", "value"
+        )
+    }
 
 
 def progress_for(goals: Iterable[Goal], *, now: datetime | None = None) -> dict[int, Progress]:
