@@ -115,8 +115,24 @@ def test_a_goal_change_shows_up_at_once(client, rep, manager):
     after = page(client, {})
     assert "of 4<" in after
     assert after == afresh(client, {})
+    update_goal(goal=goal, actor=manager, fields={"name": "November MQLs"})
+    renamed = page(client, {})
+    assert "<strong>November MQLs</strong>" in renamed
+    assert renamed == afresh(client, {})
     goal.delete()
-    assert "MQLs in November" not in page(client, {})
+    assert "November MQLs" not in page(client, {})
+
+
+def test_a_goals_pace_moves_on_with_the_clock_on_a_cached_page(client, rep, manager):
+    add_leads(rep, count=3)
+    refresh()
+    Goal.objects.create(name="MQLs in November", metric="mqls", target=Decimal(10), period="2026-11")
+    client.force_login(manager)
+    today = page(client, {})
+    with time_machine.travel(datetime(2026, 11, 29, 12, tzinfo=UTC), tick=False):
+        later = page(client, {})
+        assert later != today
+        assert later == afresh(client, {})
 
 
 def test_a_renamed_campaign_shows_up_in_the_filter_at_once(client, rep):
