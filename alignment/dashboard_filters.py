@@ -15,12 +15,9 @@ from typing import cast
 from urllib.parse import urlencode
 
 from django import forms
-from django.contrib.auth import get_user_model
-from django.db.models import CharField, F, Q, QuerySet, Value, When
-from django.db.models.expressions import Case, Combinable
-from django.db.models.functions import Cast, Concat, Trim
 from django.utils import timezone
 
+from alignment.dashboard_filters_sql import option_rows
 from alignment.periods import (
     InvalidPeriod,
     Period,
@@ -32,7 +29,6 @@ from alignment.periods import (
 )
 from alignment.scopes import ALL, Scope, ScopeKey, ScopeKind, scope_text
 from core.roles import SALES
-from leads.models import Campaign, Persona, RejectReason
 
 SCOPE_FILTERS = (ScopeKind.CAMPAIGN.value, ScopeKind.PERSONA.value, ScopeKind.REP.value)
 REASON = "reason"
@@ -75,31 +71,16 @@ class FilterOptions:
         return {o.value: o.label for o in self.of(REASON)}
 
 
-def _options(rows: QuerySet, kind: str, *, value: Combinable, label: Combinable) -> QuerySet:
-    text: CharField[str, str] = CharField()
-    return (
-        rows.order_by()
-        .annotate(o_kind=Value(kind, output_field=text), o_value=value, o_label=label)
-        .values_list("o_kind", "pk", "o_value", "o_label")
-    )
-
-
 def filter_options() -> FilterOptions:
     """Campaigns, personas, sales reps and reject reasons, sorted by label, in one query."""
-    text: CharField[str, str] = CharField()
-    rep_name = Case(
-        When(Q(first_name="", last_name=""), then=F("username")),
-        default=Trim(Concat("first_name", Value(" "), "last_name")),
-        output_field=text,
-    )
-    reps = get_user_model().objects.filter(groups__name=SALES)
-    rows = _options(Campaign.objects.all(), ScopeKind.CAMPAIGN, value=F("slug"), label=F("name")).union(
-        _options(Persona.objects.all(), ScopeKind.PERSONA, value=F("slug"), label=F("name")),
-        _options(reps, ScopeKind.REP, value=Cast("pk", text), label=rep_name),
-        _options(RejectReason.objects.all(), REASON, value=F("slug"), label=F("label")),
-        all=True,
-    )
     by_kind: dict[str, list[Option]] = {kind: [] for kind in (*SCOPE_FILTERS, REASON)}
+    rows = option_rows(
+        campaign=ScopeKind.CAMPAIGN.value,
+        persona=ScopeKind.PERSONA.value,
+        rep=ScopeKind.REP.value,
+        reason=REASON,
+        rep_group=SALES,
+    )
     for kind, ref, value, label in rows:
         by_kind[kind].append(Option(kind=kind, ref=ref, value=value, label=label))
     for options in by_kind.values():
