@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.utils import make_template_fragment_key
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from core.charts import (
     Bar,
@@ -291,3 +294,15 @@ def test_a_chart_drawn_for_other_numbers_is_drawn_again_not_taken_from_the_cache
     assert again == first
     assert "<title>A, A: 3</title>" in other
     assert other != first
+
+
+def test_a_chart_is_cached_per_language():
+    chart = bar_chart([("A", [(2, "s", "A")])], fmt=whole, y_label="Leads")
+    context = {"c": chart, "chart_id": "c1", "chart_title": "T"}
+    with translation.override("en"):
+        render_to_string("core/charts/bar.html", context)
+    french = make_template_fragment_key("core-chart-bar", ["c1", "T", chart, "fr"])
+    assert not caches["template_fragments"].has_key(french)
+    with translation.override("fr"):
+        render_to_string("core/charts/bar.html", context)
+    assert caches["template_fragments"].has_key(french)
