@@ -10,16 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import cast
 from urllib.parse import urlencode
 
 from django import forms
-from django.contrib.auth import get_user_model
-from django.db.models import CharField, F, Q, QuerySet, Value, When
-from django.db.models.expressions import Case, Combinable
-from django.db.models.functions import Cast, Concat, Trim
 from django.utils import timezone
 
+from alignment.dashboard_filters_sql import option_rows
 from alignment.periods import (
     InvalidPeriod,
     Period,
@@ -31,7 +29,6 @@ from alignment.periods import (
 )
 from alignment.scopes import ALL, Scope, ScopeKey, ScopeKind, scope_text
 from core.roles import SALES
-from leads.models import Campaign, Persona, RejectReason
 
 SCOPE_FILTERS = (ScopeKind.CAMPAIGN.value, ScopeKind.PERSONA.value, ScopeKind.REP.value)
 REASON = "reason"
@@ -74,31 +71,16 @@ class FilterOptions:
         return {o.value: o.label for o in self.of(REASON)}
 
 
-def _options(rows: QuerySet, kind: str, *, value: Combinable, label: Combinable) -> QuerySet:
-    text: CharField[str, str] = CharField()
-    return (
-        rows.order_by()
-        .annotate(o_kind=Value(kind, output_field=text), o_value=value, o_label=label)
-        .values_list("o_kind", "pk", "o_value", "o_label")
-    )
-
-
 def filter_options() -> FilterOptions:
     """Campaigns, personas, sales reps and reject reasons, sorted by label, in one query."""
-    text: CharField[str, str] = CharField()
-    rep_name = Case(
-        When(Q(first_name="", last_name=""), then=F("username")),
-        default=Trim(Concat("first_name", Value(" "), "last_name")),
-        output_field=text,
-    )
-    reps = get_user_model().objects.filter(groups__name=SALES)
-    rows = _options(Campaign.objects.all(), ScopeKind.CAMPAIGN, value=F("slug"), label=F("name")).union(
-        _options(Persona.objects.all(), ScopeKind.PERSONA, value=F("slug"), label=F("name")),
-        _options(reps, ScopeKind.REP, value=Cast("pk", text), label=rep_name),
-        _options(RejectReason.objects.all(), REASON, value=F("slug"), label=F("label")),
-        all=True,
-    )
     by_kind: dict[str, list[Option]] = {kind: [] for kind in (*SCOPE_FILTERS, REASON)}
+    rows = option_rows(
+        campaign=ScopeKind.CAMPAIGN.value,
+        persona=ScopeKind.PERSONA.value,
+        rep=ScopeKind.REP.value,
+        reason=REASON,
+        rep_group=SALES,
+    )
     for kind, ref, value, label in rows:
         by_kind[kind].append(Option(kind=kind, ref=ref, value=value, label=label))
     for options in by_kind.values():
@@ -119,6 +101,10 @@ def period_options(selected: Period, *, today: date) -> list[tuple[str, str]]:
     return options
 
 
+def _pairs(options: list[Option]) -> list[tuple[str, str]]:
+    return [("", ""), *((o.value, o.label) for o in options)]
+
+
 class DashboardFilterForm(forms.Form):
     """The URL's filters, each checked on its own: a bad one is reported and left out, the others apply."""
 
@@ -130,10 +116,8 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, data: Mapping[str, str], *, options: FilterOptions) -> None:
         super().__init__({name: (data.get(name) or "").strip() for name in self.base_fields})
         for kind in SCOPE_FILTERS:
-            cast(forms.ChoiceField, self.fields[kind]).choices = [
-                ("", ""),
-                *((o.value, o.label) for o in options.of(kind)),
-            ]
+            # A callable: the choices are listed only for a filter that has a value to check.
+            cast(forms.ChoiceField, self.fields[kind]).choices = partial(_pairs, options.of(kind))
 
     def clean_period(self) -> Period | None:
         value = self.cleaned_data["period"]

@@ -15,7 +15,12 @@ from core.charts import ProgressBar, progress_bar
 
 @dataclass(frozen=True)
 class GoalRow:
+    """The dashboard caches rendered rows under their repr: what it shows of the goal is copied into the row
+    (``name``, ``period``), as the model's repr names only some of its fields."""
+
     goal: Goal
+    name: str
+    period: str
     kpi: Kpi
     progress: Progress
     bar: ProgressBar
@@ -39,6 +44,8 @@ def goal_rows(
         rows.append(
             GoalRow(
                 goal=goal,
+                name=goal.name,
+                period=goal.period,
                 kpi=kpi,
                 progress=p,
                 bar=progress_bar(p.ratio, p.expected_ratio, p.status),

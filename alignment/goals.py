@@ -88,9 +88,14 @@ def latest_values(goals: Iterable[Goal]) -> dict[tuple[str, str, ScopeKey], Any]
     keys = {(goal.metric, goal.period, goal.scope_key) for goal in goals}
     if not keys:
         return {}
+    # Goals share a few periods and scopes: one condition per period and scope (in the order of the unique
+    # index) builds in a fraction of the time of one per goal, dozens on a page.
+    metrics: dict[tuple[str, ScopeKey], set[str]] = {}
+    for metric, period, scope in keys:
+        metrics.setdefault((period, scope), set()).add(metric)
     condition = Q()
-    for metric, period, (kind, ref) in keys:
-        condition |= Q(metric=metric, period=period, scope_kind=kind, scope_ref=ref)
+    for (period, (kind, ref)), names in sorted(metrics.items()):
+        condition |= Q(period=period, scope_kind=kind, scope_ref=ref, metric__in=sorted(names))
     return {
         (metric, period, (kind, ref)): value
         for metric, period, kind, ref, value in KpiSnapshot.objects.filter(condition).values_list(

@@ -38,7 +38,7 @@ Definitions (../shared/API.md "Goals and KPIs"), with the details the contract l
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from leads.models import StageKind
@@ -77,7 +77,9 @@ class Kpi:
     # Cumulative KPIs grow through the period (counts, amounts), so a goal on them is paced linearly; the
     # others (rates, medians, costs per lead) are levels, expected to meet the target all period long.
     cumulative: bool
-    compute: Callable[[Measures], Any]
+    # Out of the repr, which names a KPI in the cache keys of the pages' fragments (a function's repr is
+    # its address, different in each process).
+    compute: Callable[[Measures], Any] = field(repr=False)
     drivers: tuple[str, ...] = ()
 
 

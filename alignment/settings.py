@@ -140,6 +140,14 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rendered template fragments (the ``{% cache %}`` tag: the dashboard's charts and lists), in each process's
+# memory: they are keyed by their content, so no process can serve another's stale copy, and a hit costs no
+# round trip. A few thousand fragments of some ten kilobytes each at most.
+CACHES["template_fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "template-fragments",
+    "OPTIONS": {"MAX_ENTRIES": 2000},
+}
 
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:

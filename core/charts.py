@@ -7,6 +7,9 @@ localisation runs and a thousands separator can never break a path.
 
 The charts draw quantities that cannot be negative (counts, amounts, shares, durations): a negative value
 is drawn at zero and ``None`` is no mark (a gap in a line); both still show their text where one is shown.
+
+The templates cache their markup under a chart's repr, so every field a template draws is in the repr: no
+``field(repr=False)`` here (``tests/core/test_charts.py`` checks).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from alignment.dashboard_filters import filter_options
 from alignment.forms import GoalAdminForm
 from alignment.models import Goal, KpiSnapshot
 from alignment.scopes import ALL, InvalidScope, Scope, resolve_scope
@@ -14,7 +15,7 @@ from alignment.snapshots import compute_snapshots
 from leads.models import Campaign
 from tests.alignment.pipeline import at, journey
 from tests.conftest import client_for
-from tests.factories import CampaignFactory, PersonaFactory
+from tests.factories import CampaignFactory, PersonaFactory, UserFactory
 
 
 @pytest.fixture
@@ -169,3 +170,26 @@ def test_the_admin_form_writes_a_scope_from_its_text(webinar):
 
     assert (goal.scope_kind, goal.campaign_id) == ("campaign", webinar.pk)
     assert GoalAdminForm(instance=goal).initial["scope"] == "campaign:webinar"
+
+
+def test_the_filters_offer_every_campaign_persona_sales_rep_and_reject_reason_sorted_by_label(db, rep):
+    CampaignFactory(slug="webinar", name="Spring webinar")
+    CampaignFactory(slug="ads", name="autumn ads")
+    PersonaFactory(slug="ops", name="Ops leader")
+    unnamed = UserFactory(username="zed", roles=["sales"])
+    UserFactory(username="mia", first_name="Mia", last_name="", roles=["marketing"])
+    options = filter_options()
+    assert [(o.value, o.label) for o in options.of("campaign")] == [
+        ("ads", "autumn ads"),
+        ("webinar", "Spring webinar"),
+    ]
+    assert [(o.value, o.label) for o in options.of("persona")] == [("ops", "Ops leader")]
+    assert [(o.ref, o.value, o.label) for o in options.of("rep")] == [
+        (rep.pk, str(rep.pk), "Sam Seller"),
+        (unnamed.pk, str(unnamed.pk), "zed"),
+    ]
+    reasons = options.reason_labels()
+    assert reasons["no-budget"] == "No budget"
+    assert list(reasons.values()) == sorted(reasons.values(), key=str.lower)
+    webinar = Campaign.objects.get(slug="webinar")
+    assert options.scope_labels()[("campaign", webinar.pk)] == "Spring webinar"

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from django.core.cache import caches
+from django.core.cache.utils import make_template_fragment_key
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from core.charts import (
+    Bar,
+    BarChart,
+    HBar,
+    HBarChart,
+    LineChart,
+    Note,
+    Point,
+    Series,
+    Tick,
     bar_chart,
     hbar_chart,
     line_chart,
@@ -254,3 +268,41 @@ def test_the_templates_draw_the_geometry_without_building_html_in_python():
     assert f'x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}"' in html
     assert "&lt;b&gt;" in html
     assert "A &amp; B" in html
+
+
+@pytest.mark.parametrize("shape", [BarChart, Bar, LineChart, Series, Point, HBarChart, HBar, Tick, Note])
+def test_a_chart_says_everything_its_markup_draws_in_its_repr(shape):
+    # The chart templates cache their markup under the chart's repr: a field left out of it would serve a
+    # chart drawn for other numbers.
+    assert all(f.repr for f in dataclasses.fields(shape))
+
+
+def test_a_chart_drawn_for_other_numbers_is_drawn_again_not_taken_from_the_cache():
+    context = {"chart_id": "c1", "chart_title": "T"}
+    first = render_to_string(
+        "core/charts/bar.html",
+        {**context, "c": bar_chart([("A", [(2, "s", "A")])], fmt=whole, y_label="Leads")},
+    )
+    again = render_to_string(
+        "core/charts/bar.html",
+        {**context, "c": bar_chart([("A", [(2, "s", "A")])], fmt=whole, y_label="Leads")},
+    )
+    other = render_to_string(
+        "core/charts/bar.html",
+        {**context, "c": bar_chart([("A", [(3, "s", "A")])], fmt=whole, y_label="Leads")},
+    )
+    assert again == first
+    assert "<title>A, A: 3</title>" in other
+    assert other != first
+
+
+def test_a_chart_is_cached_per_language():
+    chart = bar_chart([("A", [(2, "s", "A")])], fmt=whole, y_label="Leads")
+    context = {"c": chart, "chart_id": "c1", "chart_title": "T"}
+    with translation.override("en"):
+        render_to_string("core/charts/bar.html", context)
+    french = make_template_fragment_key("core-chart-bar", ["c1", "T", chart, "fr"])
+    assert not caches["template_fragments"].has_key(french)
+    with translation.override("fr"):
+        render_to_string("core/charts/bar.html", context)
+    assert caches["template_fragments"].has_key(french)
