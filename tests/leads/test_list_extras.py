@@ -80,39 +80,41 @@ def test_postgresql_estimates_from_the_planner_without_reading_the_rows():
     assert 200 <= estimate <= 400
 
 
-@needs_postgres
-def test_postgresql_does_not_count_what_the_planner_expects_far_above_the_bound(monkeypatch):
-    monkeypatch.setattr(list_sql, "EXACT_LIMIT", 10)
-    many_leads(300)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Lead._meta.db_table}")
+def counted(queryset) -> tuple[LeadCount, list[str]]:
+    """The total of ``queryset`` and the statements that found it."""
     with CaptureQueriesContext(connection) as queries:
-        count = count_leads(Lead.objects.filter(score__gte=0))
-    assert (count.exact, count.estimated) == (False, True)
-    assert 200 <= count.value <= 400
-    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
-    with CaptureQueriesContext(connection) as queries:  # expected near the bound: counted
-        count = count_leads(Lead.objects.filter(score__lt=2))
-    assert count == LeadCount(value=8, exact=True)
-    assert [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
-    budgets = [q["sql"] for q in queries.captured_queries if "statement_timeout" in q["sql"]]
-    assert len(budgets) == 1
-    assert f"'{list_sql.COUNT_BUDGET_MS}ms'" in budgets[0]
+        count = count_leads(queryset)
+    return count, [q["sql"] for q in queries.captured_queries]
 
 
 @needs_postgres
-def test_an_estimate_above_the_bound_is_checked_by_a_count_on_a_short_budget(monkeypatch):
-    monkeypatch.setattr(list_sql, "EXACT_LIMIT", 100)
+@pytest.mark.parametrize(
+    ("bound", "budget"),
+    [(10, None), (100, "CHECK_BUDGET_MS"), (1000, "COUNT_BUDGET_MS")],
+)
+def test_how_long_postgresql_counts_follows_the_estimate_against_the_bound(monkeypatch, bound, budget):
+    """About 300 expected: far above a bound of 10, no count; above 100, a short one; below 1000, the full
+    budget."""
+    monkeypatch.setattr(list_sql, "EXACT_LIMIT", bound)
     many_leads(300)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Lead._meta.db_table}")
-    with CaptureQueriesContext(connection) as queries:
-        count = count_leads(Lead.objects.filter(score__gte=0))
-    assert (count.exact, count.estimated) == (False, True)
-    assert count.value >= 101
-    budgets = [q["sql"] for q in queries.captured_queries if "statement_timeout" in q["sql"]]
-    assert len(budgets) == 1
-    assert f"'{list_sql.CHECK_BUDGET_MS}ms'" in budgets[0]
+    count, statements = counted(Lead.objects.filter(score__gte=0))
+    counts = [sql for sql in statements if "COUNT(" in sql.upper()]
+    if budget is None:
+        assert (count.exact, count.estimated) == (False, True)
+        assert 200 <= count.value <= 400
+        assert counts == []
+        return
+    assert len(counts) == 1
+    assert [sql for sql in statements if "statement_timeout" in sql] == [
+        f"SELECT set_config('statement_timeout', '{getattr(list_sql, budget)}ms', true)"
+    ]
+    if bound == 1000:
+        assert count == LeadCount(value=300, exact=True)
+    else:
+        assert (count.exact, count.estimated) == (False, True)
+        assert count.value >= bound + 1
 
 
 def statement_timeout() -> str:
