@@ -202,7 +202,13 @@ class Lead(models.Model):
                 condition=Q(scored_at=None) | Q(scored_at__lt=F("updated_at")),
                 name="lead_score_stale_idx",
             ),
-            models.Index(fields=["scoring_version"], name="lead_scoring_version_idx"),
+            # Only scored leads: a new lead (no version yet) adds no entry, and ``< v`` and ``> v`` imply
+            # NOT NULL, so PostgreSQL still reads the index for them.
+            models.Index(
+                fields=["scoring_version"],
+                condition=Q(scoring_version__isnull=False),
+                name="lead_scoring_version_idx",
+            ),
         ]
 
     def __str__(self) -> str:
