@@ -64,7 +64,7 @@ class LeadFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
-        terms = value.split()  # splits on every control separator too, so no term holds SEARCH_SEPARATOR
+        terms = value.split()  # cuts at chr(31) too: no term holds SearchText's separator
         if not terms:
             return queryset
         queryset = queryset.alias(search_text=SearchText())
