@@ -94,6 +94,12 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The SVG charts only (core/templatetags/charts.py says why): escaped like every template.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+    },
 ]
 
 # --- Database -------------------------------------------------------------------------------------------

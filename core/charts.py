@@ -1,4 +1,5 @@
-"""Geometry for the server-rendered SVG charts: plain data that templates under ``core/charts/`` draw.
+"""Geometry for the server-rendered SVG charts: plain data that the templates ``jinja2/core/charts/*.svg``
+draw, through the ``{% chart %}`` tag (``core/templatetags/charts.py``).
 
 No HTML is written here and no JavaScript is needed. Every chart carries its own axis ticks and labels, the
 value of each mark (shown on bars, in ``<title>`` tooltips for points) and a CSS class per series that the
@@ -8,8 +9,8 @@ localisation runs and a thousands separator can never break a path.
 The charts draw quantities that cannot be negative (counts, amounts, shares, durations): a negative value
 is drawn at zero and ``None`` is no mark (a gap in a line); both still show their text where one is shown.
 
-The templates cache their markup under a chart's repr, so every field a template draws is in the repr: no
-``field(repr=False)`` here (``tests/core/test_charts.py`` checks).
+Pages cache fragments that hold progress bars under their repr, so every field a template draws is in the
+repr: no ``field(repr=False)`` here (``tests/core/test_charts.py`` checks).
 """
 
 from __future__ import annotations
