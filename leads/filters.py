@@ -7,13 +7,13 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import F, Func, QuerySet, TextField
+from django.db.models import Exists, OuterRef, QuerySet
 from django.forms import Field
 from django.utils import timezone
 from django_filters.fields import ChoiceField
 
 from core.filters import BoundedIsoDateTimeField, BoundedIsoDateTimeFilter
-from leads.models import Campaign, Grade, Lead, Persona, Source, Stage
+from leads.models import Campaign, Grade, Lead, LeadSearch, Persona, Source, Stage
 
 
 def _present(field_class: type[Field]) -> type[Field]:
@@ -64,37 +64,13 @@ class LeadFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
-        terms = value.split()  # cuts at chr(31) too: no term holds SearchText's separator
+        terms = value.split()  # cuts at chr(31) too: no term holds the separator of LeadSearch.text
         if not terms:
             return queryset
-        queryset = queryset.alias(search_text=SearchText())
+        rows = LeadSearch.objects.filter(lead=OuterRef("pk"))
         for term in terms[:5]:
-            queryset = queryset.filter(search_text__icontains=term)
-        return queryset
-
-
-SEARCHED_COLUMNS = ("email", "first_name", "last_name", "company")
-
-
-class SearchText(Func):
-    """The searched columns of a lead in one string: e-mail, first name, last name and company.
-
-    The fields are parted by chr(31), a control character no stored field holds and no search term can
-    (``str.split`` cuts a term there), so a term never matches across two fields. On PostgreSQL
-    ``icontains`` on this expression is ``UPPER((… || CHR(31) || …)::text) LIKE UPPER('%term%')``, which is
-    the expression of the one trigram index of ``leads/migrations/0017``: one GIN index to keep up to date
-    on every write of a lead instead of one per column.
-    """
-
-    arg_joiner = " || CHR(31) || "
-    template = "(%(expressions)s)"
-    output_field = TextField()
-
-    def __init__(self) -> None:
-        super().__init__(*(F(column) for column in SEARCHED_COLUMNS))
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, arg_joiner=" || CHAR(31) || ", **extra)
+            rows = rows.filter(text__icontains=term)
+        return queryset.filter(Exists(rows))
 
 
 def _day_start(day: dt.date) -> dt.datetime:

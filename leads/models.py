@@ -225,6 +225,29 @@ class Lead(models.Model):
         return f"{who} ({self.company})" if self.company else who
 
 
+class LeadSearch(models.Model):
+    """What the lead search reads: a lead's e-mail, first name, last name and company, joined by chr(31).
+
+    TRICKY: database triggers keep one row per lead (``leads/migrations/0019``); no Python code writes it,
+    and Django neither creates nor flushes the table (``managed = False``). The trigram index lives here,
+    not on ``leads_lead``: every write of a lead that is not a HOT update adds an entry to each index of
+    its table, and a trigram entry costs about as much as all the lead's other indexes together. So moving,
+    assigning and scoring leads write no trigram entry; only a change of one of the four fields does.
+    """
+
+    lead = models.OneToOneField(
+        Lead, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    text = models.TextField()
+
+    class Meta:
+        managed = False
+        db_table = "leads_lead_search"
+
+    def __str__(self) -> str:
+        return self.text
+
+
 # The pipeline aggregate: stages, the reasons a lead moves, and every move. ``leads.pipeline`` is the one
 # writer of ``Lead.stage``; hand-off, routing and SLA (the funnel app) build on it.
 
