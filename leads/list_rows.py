@@ -1,0 +1,120 @@
+"""The lead list's rows: one keyset page of leads as ready-to-print values (``LeadRow``).
+
+The page's query reads only the columns the table shows (``ROW_FIELDS``), and each row's cells (the label,
+the stage's name, the owner's name, the dates in the current time zone, the link) are worked out here once,
+so the template prints plain values and calls no method, filter or ``{% url %}`` per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from core.keyset import KeysetPage, paginate
+from core.links import IdLinks
+from leads.models import Lead
+
+# What a row shows, and nothing else: the lead's other columns (the score's breakdown, attributes) stay in
+# the table.
+ROW_FIELDS = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "score",
+    "grade",
+    "stage",
+    "created_at",
+    "updated_at",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+    "persona__name",
+    "campaign__name",
+)
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    """One lead as the list shows it."""
+
+    pk: int
+    label: str  # the name, or the e-mail when the lead has none
+    company: str
+    email: str
+    url: str
+    score: int
+    grade: str
+    stage: str  # the stage's slug
+    stage_name: str
+    owner_name: str  # "" when nobody owns the lead
+    persona_name: str  # "" when none
+    campaign_name: str  # "" when none
+    created_iso: str  # as the template filter date:"c", in the current time zone
+    created_day: str  # as date:"Y-m-d"
+    updated_iso: str
+    updated_day: str
+
+
+class _LocalTimes:
+    """A moment as ISO 8601 and as its day, in the current time zone (looked up once per page)."""
+
+    def __init__(self) -> None:
+        self.zone = timezone.get_current_timezone()
+
+    def __call__(self, moment: datetime) -> tuple[str, str]:
+        local = moment.astimezone(self.zone)
+        return local.isoformat(), local.date().isoformat()
+
+
+def lead_row(lead: Lead, *, stage_names: Mapping[str, str], links: IdLinks, times: _LocalTimes) -> LeadRow:
+    owner = lead.owner
+    stage = cast(str, lead.stage_id)  # the column is not null
+    created_iso, created_day = times(lead.created_at)
+    updated_iso, updated_day = times(lead.updated_at)
+    return LeadRow(
+        pk=lead.pk,
+        label=lead.name or lead.email,
+        company=lead.company,
+        email=lead.email,
+        url=links(lead.pk),
+        score=lead.score,
+        grade=lead.grade,
+        stage=stage,
+        stage_name=stage_names.get(stage, stage),
+        # as User.get_full_name(), else the username
+        owner_name=(f"{owner.first_name} {owner.last_name}".strip() or owner.username) if owner else "",
+        persona_name=lead.persona.name if lead.persona else "",
+        campaign_name=lead.campaign.name if lead.campaign else "",
+        created_iso=created_iso,
+        created_day=created_day,
+        updated_iso=updated_iso,
+        updated_day=updated_day,
+    )
+
+
+def lead_rows_page(
+    queryset: QuerySet[Lead],
+    *,
+    key: str,
+    descending: bool,
+    cursor: str | None,
+    page_size: int,
+    stage_names: Mapping[str, str],
+) -> KeysetPage[LeadRow]:
+    """One page of ``queryset`` (as ``core.keyset.paginate`` orders it) as rows: one query.
+
+    ``stage_names``: stage slug to name (a slug missing from it shows as itself).
+    """
+    page = paginate(
+        queryset.only(*ROW_FIELDS), key=key, descending=descending, cursor=cursor, page_size=page_size
+    )
+    links, times = IdLinks("leads:detail"), _LocalTimes()
+    rows = [lead_row(lead, stage_names=stage_names, links=links, times=times) for lead in page.rows]
+    return KeysetPage(rows=rows, next_cursor=page.next_cursor, previous_cursor=page.previous_cursor)
