@@ -1,8 +1,9 @@
 """The lead list's rows: one keyset page of leads as ready-to-print values (``LeadRow``).
 
-The page's query reads only the columns the table shows (``ROW_FIELDS``), and each row's cells (the label,
-the stage's name, the owner's name, the dates in the current time zone, the link) are worked out here once,
-so the template prints plain values and calls no method, filter or ``{% url %}`` per row.
+The page's query reads only the columns the table shows (``ROW_FIELDS``), as named rows rather than model
+instances (a lead, its owner, persona and campaign were four instances a row), and each row's cells (the
+label, the stage's name, the owner's name, the dates in the current time zone, the link) are worked out here
+once, so the template prints plain values and calls no method, filter or ``{% url %}`` per row.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -22,7 +23,7 @@ from leads.models import Lead
 # What a row shows, and nothing else: the lead's other columns (the score's breakdown, attributes) stay in
 # the table.
 ROW_FIELDS = (
-    "id",
+    "pk",
     "email",
     "first_name",
     "last_name",
@@ -73,25 +74,27 @@ class _LocalTimes:
         return local.isoformat(), local.date().isoformat()
 
 
-def lead_row(lead: Lead, *, stage_names: Mapping[str, str], links: IdLinks, times: _LocalTimes) -> LeadRow:
-    owner = lead.owner
-    stage = cast(str, lead.stage_id)  # the column is not null
-    created_iso, created_day = times(lead.created_at)
-    updated_iso, updated_day = times(lead.updated_at)
+def lead_row(values: Any, *, stage_names: Mapping[str, str], links: IdLinks, times: _LocalTimes) -> LeadRow:
+    """``values``: a named row of ``ROW_FIELDS``."""
+    created_iso, created_day = times(values.created_at)
+    updated_iso, updated_day = times(values.updated_at)
+    owner_name = ""
+    if values.owner__username is not None:  # as User.get_full_name(), else the username
+        owner_name = f"{values.owner__first_name} {values.owner__last_name}".strip() or values.owner__username
     return LeadRow(
-        pk=lead.pk,
-        label=lead.name or lead.email,
-        company=lead.company,
-        email=lead.email,
-        url=links(lead.pk),
-        score=lead.score,
-        grade=lead.grade,
-        stage=stage,
-        stage_name=stage_names.get(stage, stage),
-        # as User.get_full_name(), else the username
-        owner_name=(f"{owner.first_name} {owner.last_name}".strip() or owner.username) if owner else "",
-        persona_name=lead.persona.name if lead.persona else "",
-        campaign_name=lead.campaign.name if lead.campaign else "",
+        pk=values.pk,
+        # as Lead.name, else the e-mail
+        label=" ".join(part for part in (values.first_name, values.last_name) if part) or values.email,
+        company=values.company,
+        email=values.email,
+        url=links(values.pk),
+        score=values.score,
+        grade=values.grade,
+        stage=values.stage,
+        stage_name=stage_names.get(values.stage, values.stage),
+        owner_name=owner_name,
+        persona_name=values.persona__name or "",
+        campaign_name=values.campaign__name or "",
         created_iso=created_iso,
         created_day=created_day,
         updated_iso=updated_iso,
@@ -110,11 +113,18 @@ def lead_rows_page(
 ) -> KeysetPage[LeadRow]:
     """One page of ``queryset`` (as ``core.keyset.paginate`` orders it) as rows: one query.
 
-    ``stage_names``: stage slug to name (a slug missing from it shows as itself).
+    ``key``: one of ``ROW_FIELDS`` (the cursors are read from the rows). ``stage_names``: stage slug to
+    name (a slug missing from it shows as itself).
     """
+    if key not in ROW_FIELDS:
+        raise ValueError(f"the list cannot be ordered by {key!r}: not one of its columns")
     page = paginate(
-        queryset.only(*ROW_FIELDS), key=key, descending=descending, cursor=cursor, page_size=page_size
+        queryset.values_list(*ROW_FIELDS, named=True),
+        key=key,
+        descending=descending,
+        cursor=cursor,
+        page_size=page_size,
     )
     links, times = IdLinks("leads:detail"), _LocalTimes()
-    rows = [lead_row(lead, stage_names=stage_names, links=links, times=times) for lead in page.rows]
+    rows = [lead_row(values, stage_names=stage_names, links=links, times=times) for values in page.rows]
     return KeysetPage(rows=rows, next_cursor=page.next_cursor, previous_cursor=page.previous_cursor)

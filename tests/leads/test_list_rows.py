@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
+from core.keyset import paginate
 from leads.list_rows import ROW_FIELDS, lead_rows_page
 from leads.models import Lead, Stage
 from leads.selectors import leads_visible_to
@@ -225,3 +226,27 @@ def test_a_row_without_owner_persona_or_campaign_shows_dashes(client, marketer):
     assert '<td class="hide-sm">—</td>' in row
     assert 'name="ids"' not in html  # the select column is for managers only
     assert Lead.objects.count() == 1
+
+
+@pytest.mark.parametrize(("key", "descending"), [("score", True), ("created_at", False)])
+def test_named_rows_page_as_model_instances_do(marketer, key, descending):
+    """core.keyset reads the cursor from a named row as from an instance: the same pages, the same links."""
+    now = timezone.now()
+    for i in range(7):
+        LeadFactory(score=i % 3, created_at=now - dt.timedelta(minutes=i % 2))
+    queryset = Lead.objects.all()
+    cursors, pages = [None, None], [[], []]
+    for _ in range(3):  # seven leads, three a page
+        for side, rows in enumerate((queryset, queryset.values_list("pk", key, named=True))):
+            page = paginate(rows, key=key, descending=descending, cursor=cursors[side], page_size=3)
+            pages[side].append([row.pk for row in page.rows])
+            cursors[side] = page.next_cursor
+        assert cursors[0] == cursors[1]
+    assert cursors == [None, None]
+    assert pages[0] == pages[1]
+    assert sorted(pk for page in pages[1] for pk in page) == sorted(queryset.values_list("pk", flat=True))
+
+
+def test_the_list_is_ordered_only_by_a_column_its_rows_read(marketer):
+    with pytest.raises(ValueError, match="phone"):
+        rows_of(marketer, key="phone")
