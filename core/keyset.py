@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from django.core.exceptions import ValidationError
-from django.db.models import Field, Model, Q, QuerySet
+from django.db.models import Field, Q, QuerySet
 
 from core.errors import ValidationProblem
 from core.inputs import datetime_problem
 
-M = TypeVar("M", bound=Model)
 T = TypeVar("T")  # a page's rows: model instances, or what a page makes of them
+R = TypeVar("R")  # what a queryset yields: model instances, or named rows (see ``paginate``)
 
 FORWARD = "n"
 BACKWARD = "p"
@@ -114,17 +114,20 @@ def _after(key: str, descending: bool, cursor: Cursor, *, reverse: bool) -> Q:
 
 
 def paginate(
-    queryset: QuerySet[M],
+    queryset: QuerySet[Any, R],
     *,
     key: str,
     descending: bool,
     cursor: str | None,
     page_size: int,
     strict: bool = False,
-) -> KeysetPage[M]:
+) -> KeysetPage[R]:
     """One page of ``queryset`` ordered by ``key`` then ``id`` (both in the same direction): one query.
 
-    ``key`` must be a non-null column of the model, ideally covered by an index on ``(key, id)``.
+    ``key`` must be a non-null column of the model, ideally covered by an index on ``(key, id)``. The rows
+    are model instances, or named rows that carry ``pk`` and ``key`` (``values_list("pk", key, …,
+    named=True)``), which cost a fraction of an instance each.
+
     A stale or forged cursor shows the first page, or with ``strict`` (the API) is a ``ValidationProblem``
     naming ``cursor``.
     """
@@ -149,8 +152,8 @@ def paginate(
     if backward:
         rows.reverse()
 
-    def cursor_at(row: M, direction: str) -> str:
-        return encode_cursor(Cursor(value=getattr(row, key), id=row.pk, direction=direction))
+    def cursor_at(row: R, direction: str) -> str:
+        return encode_cursor(Cursor(value=getattr(row, key), id=cast(Any, row).pk, direction=direction))
 
     has_next = has_more if not backward else True
     has_previous = position is not None and (has_more if backward else True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
@@ -33,7 +34,7 @@ class LeadCount:
     estimated: bool = False
 
 
-def count_listed(queryset: QuerySet[Lead], page: KeysetPage[Lead]) -> LeadCount:
+def count_listed(queryset: QuerySet[Lead], page: KeysetPage[Any]) -> LeadCount:
     """The total behind a page of the lead list: a page that holds every match counts itself (no query)."""
     if not page.has_other_pages:
         return LeadCount(value=len(page.rows), exact=True)

@@ -16,11 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.csv_export import wants_csv
 from core.errors import AppError
-from core.keyset import paginate
 from core.pages import role_required, show_error
 from core.roles import MANAGERS, SALES, is_manager
 from leads.export import leads_csv
 from leads.filters import LeadListFilter
+from leads.list_rows import lead_rows_page
 from leads.list_sql import LeadCount, count_listed
 from leads.models import Campaign, Grade, Lead, Persona, Source, Stage
 from leads.saved_views import delete_view, filter_query, save_view, saved_views_of
@@ -157,21 +157,19 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 
     page = None
     total = ""
+    stages = list(Stage.objects.values_list("slug", "name"))
     if valid:
         _, column, descending = ORDERINGS[ordering]
-        page = paginate(
+        page = lead_rows_page(
             lead_filter.qs,
             key=column,
             descending=descending,
             cursor=request.GET.get("cursor"),
             page_size=PAGE_SIZE,
+            stage_names=dict(stages),
         )
         total = count_text(count_listed(lead_filter.qs, page))
-    stages = list(Stage.objects.values_list("slug", "name"))
-    stage_names = dict(stages)
     leads = page.rows if page else []
-    for lead in leads:
-        lead.stage_name = stage_names.get(lead.stage_id, lead.stage_id)
     manager = is_manager(request.user)
     context = {
         "errors": errors,

@@ -19,7 +19,7 @@ from leads.models import Lead, SavedView
 from leads.views import count_text
 from tests.conftest import ON_POSTGRES, needs_postgres
 from tests.factories import LeadFactory
-from tests.leads.test_pages import csv_rows, many_leads
+from tests.leads.test_pages import csv_rows, first_names, many_leads
 
 pytestmark = pytest.mark.django_db
 
@@ -195,7 +195,7 @@ def test_created_and_updated_date_ranges_take_whole_days(client, marketer):
     client = signed_in(client, marketer)
 
     def names(**params):
-        return sorted(lead.first_name for lead in client.get("/leads/", params).context["leads"])
+        return sorted(first_names(client.get("/leads/", params)))
 
     day = today.isoformat()
     assert names(created_from=day, created_to=day) == ["Today"]
@@ -208,8 +208,7 @@ def test_created_and_updated_date_ranges_take_whole_days(client, marketer):
 def test_the_source_filter(client, marketer):
     LeadFactory(first_name="Webby", source="web")
     LeadFactory(first_name="Eventy", source="event")
-    leads = signed_in(client, marketer).get("/leads/", {"source": "event"}).context["leads"]
-    assert [lead.first_name for lead in leads] == ["Eventy"]
+    assert first_names(signed_in(client, marketer).get("/leads/", {"source": "event"})) == ["Eventy"]
 
 
 @pytest.mark.parametrize(
@@ -247,8 +246,8 @@ def test_known_slugs_still_filter(client, marketer, rep):
     LeadFactory(first_name="Mine", owner=rep, stage="sal")
     LeadFactory(first_name="Free", stage="inquiry")
     client = signed_in(client, marketer)
-    assert [lead.first_name for lead in client.get("/leads/", {"stage": "sal"}).context["leads"]] == ["Mine"]
-    assert [lead.first_name for lead in client.get("/leads/", {"owner": rep.pk}).context["leads"]] == ["Mine"]
+    assert first_names(client.get("/leads/", {"stage": "sal"})) == ["Mine"]
+    assert first_names(client.get("/leads/", {"owner": rep.pk})) == ["Mine"]
 
 
 # --- Saved views --------------------------------------------------------------------------------------
