@@ -140,6 +140,51 @@ def _array_literal(values: Sequence[Any], kind: str) -> str:
     return "{" + ",".join(items) + "}"
 
 
+# A row's value of a JSON column that the row does not carry (a dict or None would be a value).
+_ABSENT = object()
+# Between the text values of a batch while they are escaped together; a value holding it is detected.
+_SEPARATOR = "\x1f"
+_BOOLEANS = {True: "t", False: "f", None: "NULL"}
+
+
+def _row_arrays(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The array literal of each of ``ROW_COLUMNS`` for these rows (a new lead's default where a row has no
+    value), built in one pass over the rows: their values are read row by row into one list, each column is
+    a slice of it, and the text of every column is escaped in one go."""
+    if not rows:
+        return ["{}"] * len(ROW_COLUMNS)
+    kinds = _column_kinds()
+    plan = [(c, _ABSENT if c in JSON_COLUMNS else NEW_LEAD_DEFAULTS[c]) for c in ROW_COLUMNS]
+    width = len(plan)
+    values = [row.get(column, default) for row in rows for column, default in plan]
+    arrays = [""] * width
+    texts: list[tuple[int, list[Any]]] = []
+    for index, column in enumerate(ROW_COLUMNS):
+        column_values = values[index::width]
+        kind = kinds[column][1]
+        if column in JSON_COLUMNS:
+            absent = json.dumps(NEW_LEAD_DEFAULTS[column])
+            column_values = [absent if v is _ABSENT else json.dumps(v) for v in column_values]
+        if kind == "bool":
+            arrays[index] = "{" + ",".join([_BOOLEANS[v] for v in column_values]) + "}"
+        elif kind == "int" or None in column_values:
+            arrays[index] = _array_literal(column_values, kind)
+        else:
+            texts.append((index, column_values))
+    count = len(rows)
+    flat = [value for _, column_values in texts for value in column_values]
+    escaped = _SEPARATOR.join(flat).replace("\\", "\\\\").replace('"', '\\"').split(_SEPARATOR)
+    # TRICKY: a value holding the separator would shift every value after it into another lead's row.
+    # Validation refuses control characters in text, but should one get here, each value is quoted apart.
+    lined_up = len(escaped) == len(flat)
+    for position, (index, column_values) in enumerate(texts):
+        if lined_up:
+            arrays[index] = '{"' + '","'.join(escaped[position * count : (position + 1) * count]) + '"}'
+        else:
+            arrays[index] = _array_literal(column_values, "text")
+    return arrays
+
+
 @functools.cache
 def _column_kinds() -> dict[str, tuple[str, str]]:
     """{column: (array type, literal kind)}. Text travels as text[] (a varchar(n)[] cast would cut overlong
@@ -213,7 +258,6 @@ def _upsert_postgres(
     first: FirstTransitions | None,
     answer: bool,
 ) -> UpsertOutcome:
-    kinds = _column_kinds()
     defaults = _fixed_defaults()
     now = timezone.now()
     fixed = (c for c in ALL_COLUMNS if c not in ROW_COLUMNS)
@@ -223,14 +267,7 @@ def _upsert_postgres(
     checked = False
     with connection.cursor() as cursor:
         for updated, rows in groups.items():
-            arrays = []
-            for column in ROW_COLUMNS:
-                default = NEW_LEAD_DEFAULTS[column]
-                if column in JSON_COLUMNS:
-                    values = [json.dumps(row.get(column, default)) for row in rows]
-                else:
-                    values = [row.get(column, default) for row in rows]
-                arrays.append(_array_literal(values, kinds[column][1]))
+            arrays = _row_arrays(rows)
             # The first statement checks every e-mail of the call for aliases, so that none is written twice.
             aliases = _array_literal([] if checked else emails, "text")
             checked = True
