@@ -6,8 +6,10 @@ response's serialisation, through the code that ``POST /api/v1/leads/batch/`` ru
 Each round sends a batch of new leads (all created), then the same batch again (all updated), inside
 Django's request signals as a web worker would (so queued messages wait for the end of the "request", as in
 production). Prints, for created and for updated batches, the median of each phase in wall and CPU
-milliseconds (``time.process_time``: this process only, not the database server's) and its share of the
-batch's wall time. Runs in a scratch database next to the configured one and drops it afterwards.
+milliseconds (``time.process_time``: this process only) and its share of the batch, and the CPU that the
+database server's backend spent on the batch (its ``/proc`` entry, so PostgreSQL on this machine; the mean,
+as the kernel counts it in ticks of 10 ms). Runs in a scratch database next to the configured one and drops
+it afterwards.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import statistics
 import sys
 import time
@@ -95,7 +98,16 @@ def one_batch(body: bytes, clock: Clock) -> dict[str, Any]:
     return json.loads(rendered)
 
 
-def report(title: str, clocks: list[Clock]) -> None:
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by the PostgreSQL backend ``pid``, or None if it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report(title: str, clocks: list[Clock], server: list[float]) -> None:
     wall = {p: statistics.median(c.wall[p] for c in clocks) * 1000 for p in PHASES}
     cpu = {p: statistics.median(c.cpu[p] for c in clocks) * 1000 for p in PHASES}
     # Shares of the sum of the medians, so that they add up to the whole.
@@ -108,6 +120,9 @@ def report(title: str, clocks: list[Clock]) -> None:
             f"{cpu[name]:>9.1f}{cpu[name] / total_cpu:>8.0%}"
         )
     print(f"  {'batch':<22}{total_wall:>9.1f}{'':>8}{total_cpu:>9.1f}")
+    if server:
+        mean = statistics.mean(server) * 1000
+        print(f"  database backend CPU  {mean:.1f} ms a batch (mean of {len(server)})")
 
 
 def main() -> None:
@@ -131,19 +146,27 @@ def main() -> None:
         leads = synthetic_leads(args.size * (args.batches + 1))
         created: list[Clock] = []
         updated: list[Clock] = []
+        server: dict[str, list[float]] = {"created": [], "updated": []}
         print(f"{args.batches} rounds of {args.size:,} leads; PostgreSQL at {url.rsplit('@', 1)[-1]}")
         # The first round warms the caches (statements, validators) and is not counted.
         for round_ in range(args.batches + 1):
             body = json.dumps({"leads": leads[round_ * args.size : (round_ + 1) * args.size]}).encode()
             for runs, status in ((created, "created"), (updated, "updated")):
                 clock.reset()
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    (pid,) = cursor.fetchone()
+                before = backend_cpu(pid)
                 answer = one_batch(body, clock)
+                after = backend_cpu(pid)
+                if round_ and before is not None and after is not None:
+                    server[status].append(after - before)
                 if answer[status] != args.size:
                     sys.exit(f"expected {args.size} {status}, got {answer}")
                 if round_:
                     runs.append(clock.copy())
-        report("new leads", created)
-        report("the same leads again (updates)", updated)
+        report("new leads", created, server["created"])
+        report("the same leads again (updates)", updated, server["updated"])
 
 
 if __name__ == "__main__":
