@@ -132,11 +132,13 @@ class Lead(models.Model):
     industry = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    # The nullable foreign keys are indexed where set only (Meta.indexes): most leads have none, and each
+    # lead inserted would otherwise add an entry of NULL to every one of their indexes.
     persona = models.ForeignKey(
-        Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        Persona, null=True, blank=True, db_index=False, on_delete=models.SET_NULL, related_name="leads"
     )
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        Campaign, null=True, blank=True, db_index=False, on_delete=models.SET_NULL, related_name="leads"
     )
     source = models.CharField(max_length=20, choices=Source.choices, blank=True)
     utm_source = models.CharField(max_length=200, blank=True)
@@ -167,7 +169,12 @@ class Lead(models.Model):
         related_name="+",
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
     )
     sla_due_at = models.DateTimeField(null=True, blank=True)
 
@@ -194,6 +201,9 @@ class Lead(models.Model):
             models.Index(fields=["name_key"], condition=~Q(name_key=""), name="lead_name_key_idx"),
             models.Index(fields=["phone_e164"], condition=~Q(phone_e164=""), name="lead_phone_e164_idx"),
             models.Index(fields=["external_id"], condition=~Q(external_id=""), name="lead_external_id_idx"),
+            models.Index(fields=["persona"], condition=Q(persona__isnull=False), name="lead_persona_idx"),
+            models.Index(fields=["campaign"], condition=Q(campaign__isnull=False), name="lead_campaign_idx"),
+            models.Index(fields=["owner"], condition=Q(owner__isnull=False), name="lead_owner_idx"),
             # The scoring sweep (every minute) finds unscored and changed leads here, and leads of another
             # model version on the version index: a few index pages, not a scan of every lead. The sweep's
             # condition must be this one, word for word, for PostgreSQL to use the index.
