@@ -342,20 +342,49 @@ class LostReason(Reason):
 class Transition(models.Model):
     """One move of a lead between stages: from, to, when, who (or which rule), why, and an amount."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="transitions")
-    from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    # Every new lead writes a transition: its foreign keys are indexed by Meta.indexes only, those that lead
+    # a composite index by it, the nullable ones where set (a first transition sets none of them).
+    lead = models.ForeignKey(
+        Lead,
+        db_index=False,  # transition_lead_time_idx starts with lead
+        on_delete=models.CASCADE,
+        related_name="transitions",
+    )
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, db_index=False, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(
+        Stage,
+        db_index=False,  # transition_to_time_idx starts with to_stage
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     at = models.DateTimeField()
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     rule = models.CharField(max_length=100, blank=True, help_text="The system rule that moved the lead.")
     reason = models.CharField(max_length=500, blank=True)
     reject_reason = models.ForeignKey(
-        RejectReason, null=True, blank=True, on_delete=models.PROTECT, related_name="transitions"
+        RejectReason,
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.PROTECT,
+        related_name="transitions",
     )
     lost_reason = models.ForeignKey(
-        LostReason, null=True, blank=True, on_delete=models.PROTECT, related_name="transitions"
+        LostReason,
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.PROTECT,
+        related_name="transitions",
     )
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
 
@@ -368,6 +397,20 @@ class Transition(models.Model):
             models.Index(fields=["lead", "-at"], name="transition_lead_time_idx"),
             models.Index(fields=["to_stage", "at"], name="transition_to_time_idx"),
             models.Index(fields=["at"], name="transition_time_idx"),
+            models.Index(
+                fields=["from_stage"], condition=Q(from_stage__isnull=False), name="transition_from_stage_idx"
+            ),
+            models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="transition_actor_idx"),
+            models.Index(
+                fields=["reject_reason"],
+                condition=Q(reject_reason__isnull=False),
+                name="transition_reject_reason_idx",
+            ),
+            models.Index(
+                fields=["lost_reason"],
+                condition=Q(lost_reason__isnull=False),
+                name="transition_lost_reason_idx",
+            ),
         ]
 
     def __str__(self) -> str:
