@@ -25,6 +25,8 @@ KEY_SOURCES: dict[str, tuple[str, ...]] = {
 }
 # The fields the match keys come from: a write that touches none of them leaves the keys alone.
 SOURCE_FIELDS = frozenset(name for sources in KEY_SOURCES.values() for name in sources)
+# What it takes to tell whether a lead's stored match keys are current: the fields and the keys.
+KEY_FIELDS: tuple[str, ...] = (*sorted(SOURCE_FIELDS), *KEY_SOURCES)
 REASONS = {
     "name": "Same name and company",
     "phone": "Same phone number",
@@ -57,14 +59,18 @@ def refresh_match_keys(*, lead_ids: Sequence[int]) -> int:
     """Recompute the match keys of these leads: one read, one bulk update of those that changed."""
     if not lead_ids:
         return 0
+    rows = Lead.objects.filter(pk__in=list(lead_ids)).values("id", *KEY_FIELDS)
+    return update_match_keys(leads={row["id"]: row for row in rows})
+
+
+def update_match_keys(*, leads: Mapping[int, Mapping[str, Any]]) -> int:
+    """Set the match keys of leads from their fields as stored (``{id: {field: value}}``, every one of
+    ``KEY_FIELDS``, e.g. as an upsert returned them): one bulk update of those that changed, nothing read."""
     changed = []
-    rows = Lead.objects.filter(pk__in=list(lead_ids)).values_list(
-        "id", "first_name", "last_name", "company", "phone", "country", "name_key", "phone_e164"
-    )
-    for pk, first_name, last_name, company, phone, country, stored_name, stored_phone in rows:
-        keys = (name_key(first_name, last_name, company), phone_key(phone, country))
-        if keys != (stored_name, stored_phone):
-            changed.append((pk, *keys))
+    for pk, fields in leads.items():
+        keys = match_keys_of(fields)
+        if (keys["name_key"], keys["phone_e164"]) != (fields["name_key"], fields["phone_e164"]):
+            changed.append((pk, keys["name_key"], keys["phone_e164"]))
     if changed:
         duplicates_sql.write_match_keys(rows=changed)
     return len(changed)

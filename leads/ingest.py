@@ -14,7 +14,14 @@ from core.audit import record
 from core.errors import Conflict, ValidationProblem
 from core.models import WebhookEventType
 from core.webhooks import subscribed
-from leads.duplicates import SOURCE_FIELDS, keys_set_by, match_keys_of, refresh_match_keys
+from leads.duplicates import (
+    KEY_FIELDS,
+    SOURCE_FIELDS,
+    keys_set_by,
+    match_keys_of,
+    refresh_match_keys,
+    update_match_keys,
+)
 from leads.events import emit_lead_events
 from leads.ingest_sql import LeadRow, UpsertOutcome, upsert_lead_rows, writes_in_one_statement
 from leads.models import Campaign, Lead, LeadAlias, LeadChange, Persona
@@ -116,12 +123,16 @@ def _store(valid: dict[int, dict[str, Any]], *, answer: bool) -> UpsertOutcome:
     # One statement that writes nothing else is a transaction by itself: no BEGIN and COMMIT round trips.
     alone = writes_in_one_statement(rows) and not partial and not events
     with nullcontext() if alone else transaction.atomic():
-        outcome = upsert_lead_rows(rows=rows, first_transitions=NEW_LEADS, answer=answer)
+        # An existing lead sent only some of a key's fields: the upsert returns its fields as stored, and
+        # its keys are recomputed from them (a new lead's keys came with its row).
+        outcome = upsert_lead_rows(
+            rows=rows, first_transitions=NEW_LEADS, answer=answer, returning=KEY_FIELDS if partial else ()
+        )
         if outcome.aliases or not outcome.leads:
             return outcome
-        stale_keys = [outcome.leads[email].id for email in partial if not outcome.leads[email].created]
-        if stale_keys:
-            refresh_match_keys(lead_ids=stale_keys)
+        stale = {u.id: u.stored for email in partial if not (u := outcome.leads[email]).created}
+        if stale:
+            update_match_keys(leads=stale)
         created_ids = sorted({u.id for u in outcome.leads.values() if u.created})
         updated_ids = sorted({u.id for u in outcome.leads.values() if not u.created})
         if events:
@@ -133,7 +144,7 @@ def _store(valid: dict[int, dict[str, Any]], *, answer: bool) -> UpsertOutcome:
 def _rows(valid: dict[int, dict[str, Any]]) -> tuple[list[LeadRow], set[str]]:
     """One row per e-mail (later items' fields win), with its match keys: a new lead takes them all; an
     existing lead those whose fields were all sent. Also the e-mails whose items sent only some of another
-    key's fields: for an existing lead, ``refresh_match_keys`` recomputes that key afterwards."""
+    key's fields: for an existing lead, ``update_match_keys`` recomputes that key afterwards."""
     merged: dict[str, dict[str, Any]] = {}
     for row in valid.values():
         if row["email"] in merged:

@@ -80,6 +80,8 @@ class Upserted:
     created: bool
     # The lead as stored after the upsert (persona and campaign with their slugs), when asked for.
     lead: Lead | None = None
+    # The columns asked for (``returning``) as stored after the upsert, for a lead updated; {} for a new one.
+    stored: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -96,12 +98,14 @@ def upsert_lead_rows(
     rows: Iterable[LeadRow | dict[str, Any]],
     first_transitions: FirstTransitions | None = None,
     answer: bool = False,
+    returning: tuple[str, ...] = (),
 ) -> UpsertOutcome:
     """Insert leads, or update those whose e-mail is stored already: only the columns a row overwrites.
 
     Each row maps columns to values (``persona_id``, not ``persona``; e-mails canonical, one row each).
     Nothing is written when an e-mail is a merged lead's alias (``UpsertOutcome.aliases``). New leads get
-    their first transitions (``first_transitions``); with ``answer`` each lead comes back as stored.
+    their first transitions (``first_transitions``); with ``answer`` each lead comes back as stored, and
+    each lead updated brings the ``returning`` columns as stored (``Upserted.stored``).
     Call inside a transaction.
     """
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -114,8 +118,8 @@ def upsert_lead_rows(
         groups.setdefault(row.updated_columns, []).append(row.values)
     emails = [row.values[_EMAIL_COLUMN] for row in leads]
     if connection.vendor == "postgresql":
-        return _upsert_postgres(groups, emails, first_transitions, answer)
-    return _upsert_sqlite(groups, emails, first_transitions, answer)
+        return _upsert_postgres(groups, emails, first_transitions, answer, returning)
+    return _upsert_sqlite(groups, emails, first_transitions, answer, returning)
 
 
 def writes_in_one_statement(rows: Sequence[LeadRow]) -> bool:
@@ -140,6 +144,51 @@ def _array_literal(values: Sequence[Any], kind: str) -> str:
     return "{" + ",".join(items) + "}"
 
 
+# A row's value of a JSON column that the row does not carry (a dict or None would be a value).
+_ABSENT = object()
+# Between the text values of a batch while they are escaped together; a value holding it is detected.
+_SEPARATOR = "\x1f"
+_BOOLEANS = {True: "t", False: "f", None: "NULL"}
+
+
+def _row_arrays(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The array literal of each of ``ROW_COLUMNS`` for these rows (a new lead's default where a row has no
+    value), built in one pass over the rows: their values are read row by row into one list, each column is
+    a slice of it, and the text of every column is escaped in one go."""
+    if not rows:
+        return ["{}"] * len(ROW_COLUMNS)
+    kinds = _column_kinds()
+    plan = [(c, _ABSENT if c in JSON_COLUMNS else NEW_LEAD_DEFAULTS[c]) for c in ROW_COLUMNS]
+    width = len(plan)
+    values = [row.get(column, default) for row in rows for column, default in plan]
+    arrays = [""] * width
+    texts: list[tuple[int, list[Any]]] = []
+    for index, column in enumerate(ROW_COLUMNS):
+        column_values = values[index::width]
+        kind = kinds[column][1]
+        if column in JSON_COLUMNS:
+            absent = json.dumps(NEW_LEAD_DEFAULTS[column])
+            column_values = [absent if v is _ABSENT else json.dumps(v) for v in column_values]
+        if kind == "bool":
+            arrays[index] = "{" + ",".join([_BOOLEANS[v] for v in column_values]) + "}"
+        elif kind == "int" or None in column_values:
+            arrays[index] = _array_literal(column_values, kind)
+        else:
+            texts.append((index, column_values))
+    count = len(rows)
+    flat = [value for _, column_values in texts for value in column_values]
+    escaped = _SEPARATOR.join(flat).replace("\\", "\\\\").replace('"', '\\"').split(_SEPARATOR)
+    # TRICKY: a value holding the separator would shift every value after it into another lead's row.
+    # Validation refuses control characters in text, but should one get here, each value is quoted apart.
+    lined_up = len(escaped) == len(flat)
+    for position, (index, column_values) in enumerate(texts):
+        if lined_up:
+            arrays[index] = '{"' + '","'.join(escaped[position * count : (position + 1) * count]) + '"}'
+        else:
+            arrays[index] = _array_literal(column_values, "text")
+    return arrays
+
+
 @functools.cache
 def _column_kinds() -> dict[str, tuple[str, str]]:
     """{column: (array type, literal kind)}. Text travels as text[] (a varchar(n)[] cast would cut overlong
@@ -162,14 +211,18 @@ _ANSWER_FIELDS = tuple(Lead._meta.concrete_fields)
 
 
 @functools.cache
-def _postgres_statement(updated: tuple[str, ...], first: FirstTransitions | None, answer: bool) -> str:
+def _postgres_statement(
+    updated: tuple[str, ...], first: FirstTransitions | None, answer: bool, returning: tuple[str, ...]
+) -> str:
     kinds = _column_kinds()
     table = _EMAIL.table
     unnest = ", ".join(f"%s::{kinds[c][0]}" for c in ROW_COLUMNS)
     selected = ", ".join(f"u.{c}::jsonb" if c in JSON_COLUMNS else f"u.{c}" for c in ROW_COLUMNS)
     fixed = tuple(c for c in ALL_COLUMNS if c not in ROW_COLUMNS)
     fixed_values = ", ".join("%s::jsonb" if c in JSON_COLUMNS else "%s" for c in fixed)
-    returning = "*" if answer else f"id, {_EMAIL_COLUMN}, {_TIMESTAMP_COLUMNS[0]}"
+    # The first transitions read each row's ``created_at``.
+    base = ["id", _EMAIL_COLUMN, _TIMESTAMP_COLUMNS[0]]
+    returned = "*" if answer else ", ".join(dict.fromkeys([*base, *returning]))
     alias = LeadAlias._meta.db_table
     parts = [
         # TRICKY: a merged lead's alias must update the survivor; following it here could make two rows of
@@ -180,13 +233,15 @@ def _postgres_statement(updated: tuple[str, ...], first: FirstTransitions | None
         f"SELECT {selected}, {fixed_values} FROM unnest({unnest}) AS u({', '.join(ROW_COLUMNS)}) "
         "WHERE NOT EXISTS (SELECT FROM hit)"
         + on_conflict_update(_EMAIL, [*updated, _TIMESTAMP_COLUMNS[1]])
-        + f" RETURNING {returning}, {INSERTED} AS inserted)"
+        + f" RETURNING {returned}, {INSERTED} AS inserted)"
     ]
     if first is not None:
         parts.append(f", moved AS ({first.cte('up')[0]})")
     columns = ["up.id", f"up.{_EMAIL_COLUMN}", "up.inserted", "NULL"]
     if answer:
         columns += [f"up.{f.column}" for f in _ANSWER_FIELDS] + ["p.slug", "c.slug"]
+    # Only an updated lead's: a new lead's come from the row sent, and NULLs cost the client nothing.
+    columns += [f"CASE WHEN NOT up.inserted THEN up.{c} END" for c in returning]
     parts.append(f" SELECT {', '.join(columns)} FROM up")
     if answer:
         parts.append(
@@ -212,8 +267,8 @@ def _upsert_postgres(
     emails: list[str],
     first: FirstTransitions | None,
     answer: bool,
+    returning: tuple[str, ...],
 ) -> UpsertOutcome:
-    kinds = _column_kinds()
     defaults = _fixed_defaults()
     now = timezone.now()
     fixed = (c for c in ALL_COLUMNS if c not in ROW_COLUMNS)
@@ -223,19 +278,12 @@ def _upsert_postgres(
     checked = False
     with connection.cursor() as cursor:
         for updated, rows in groups.items():
-            arrays = []
-            for column in ROW_COLUMNS:
-                default = NEW_LEAD_DEFAULTS[column]
-                if column in JSON_COLUMNS:
-                    values = [json.dumps(row.get(column, default)) for row in rows]
-                else:
-                    values = [row.get(column, default) for row in rows]
-                arrays.append(_array_literal(values, kinds[column][1]))
+            arrays = _row_arrays(rows)
             # The first statement checks every e-mail of the call for aliases, so that none is written twice.
             aliases = _array_literal([] if checked else emails, "text")
             checked = True
             cursor.execute(
-                _postgres_statement(updated, first, answer),
+                _postgres_statement(updated, first, answer, returning),
                 [aliases, *fixed_params, *arrays, *first_params],
             )
             for record in cursor.fetchall():
@@ -243,8 +291,11 @@ def _upsert_postgres(
                 if survivor is not None:
                     outcome.aliases[email] = survivor
                     continue
-                lead = _lead_from(record[4:]) if answer else None
-                outcome.leads[email] = Upserted(id=lead_id, created=bool(inserted), lead=lead)
+                lead = _lead_from(record[4 : len(record) - len(returning)]) if answer else None
+                stored = dict(zip(returning, record[len(record) - len(returning) :], strict=True))
+                outcome.leads[email] = Upserted(
+                    id=lead_id, created=bool(inserted), lead=lead, stored={} if inserted else stored
+                )
             if outcome.aliases:
                 return UpsertOutcome(aliases=outcome.aliases)
     return outcome
@@ -274,6 +325,7 @@ def _upsert_sqlite(
     emails: list[str],
     first: FirstTransitions | None,
     answer: bool,
+    returning: tuple[str, ...],
 ) -> UpsertOutcome:
     outcome = UpsertOutcome()
     with connection.cursor() as cursor:
@@ -300,8 +352,20 @@ def _upsert_sqlite(
         if answer
         else {}
     )
+    updated_ids = [pk for pk, created in found.values() if not created]
+    returned = (
+        {row["id"]: row for row in Lead.objects.filter(pk__in=updated_ids).values("id", *returning)}
+        if returning and updated_ids
+        else {}
+    )
     outcome.leads = {
-        email: Upserted(id=pk, created=created, lead=stored.get(pk)) for email, (pk, created) in found.items()
+        email: Upserted(
+            id=pk,
+            created=created,
+            lead=stored.get(pk),
+            stored={c: returned[pk][c] for c in returning} if pk in returned else {},
+        )
+        for email, (pk, created) in found.items()
     }
     return outcome
 

@@ -132,11 +132,13 @@ class Lead(models.Model):
     industry = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    # The nullable foreign keys are indexed where set only (Meta.indexes): most leads have none, and each
+    # lead inserted would otherwise add an entry of NULL to every one of their indexes.
     persona = models.ForeignKey(
-        Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        Persona, null=True, blank=True, db_index=False, on_delete=models.SET_NULL, related_name="leads"
     )
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        Campaign, null=True, blank=True, db_index=False, on_delete=models.SET_NULL, related_name="leads"
     )
     source = models.CharField(max_length=20, choices=Source.choices, blank=True)
     utm_source = models.CharField(max_length=200, blank=True)
@@ -167,7 +169,12 @@ class Lead(models.Model):
         related_name="+",
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
     )
     sla_due_at = models.DateTimeField(null=True, blank=True)
 
@@ -194,6 +201,9 @@ class Lead(models.Model):
             models.Index(fields=["name_key"], condition=~Q(name_key=""), name="lead_name_key_idx"),
             models.Index(fields=["phone_e164"], condition=~Q(phone_e164=""), name="lead_phone_e164_idx"),
             models.Index(fields=["external_id"], condition=~Q(external_id=""), name="lead_external_id_idx"),
+            models.Index(fields=["persona"], condition=Q(persona__isnull=False), name="lead_persona_idx"),
+            models.Index(fields=["campaign"], condition=Q(campaign__isnull=False), name="lead_campaign_idx"),
+            models.Index(fields=["owner"], condition=Q(owner__isnull=False), name="lead_owner_idx"),
             # The scoring sweep (every minute) finds unscored and changed leads here, and leads of another
             # model version on the version index: a few index pages, not a scan of every lead. The sweep's
             # condition must be this one, word for word, for PostgreSQL to use the index.
@@ -332,20 +342,49 @@ class LostReason(Reason):
 class Transition(models.Model):
     """One move of a lead between stages: from, to, when, who (or which rule), why, and an amount."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="transitions")
-    from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    # Every new lead writes a transition: its foreign keys are indexed by Meta.indexes only, those that lead
+    # a composite index by it, the nullable ones where set (a first transition sets none of them).
+    lead = models.ForeignKey(
+        Lead,
+        db_index=False,  # transition_lead_time_idx starts with lead
+        on_delete=models.CASCADE,
+        related_name="transitions",
+    )
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, db_index=False, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(
+        Stage,
+        db_index=False,  # transition_to_time_idx starts with to_stage
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     at = models.DateTimeField()
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     rule = models.CharField(max_length=100, blank=True, help_text="The system rule that moved the lead.")
     reason = models.CharField(max_length=500, blank=True)
     reject_reason = models.ForeignKey(
-        RejectReason, null=True, blank=True, on_delete=models.PROTECT, related_name="transitions"
+        RejectReason,
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.PROTECT,
+        related_name="transitions",
     )
     lost_reason = models.ForeignKey(
-        LostReason, null=True, blank=True, on_delete=models.PROTECT, related_name="transitions"
+        LostReason,
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.PROTECT,
+        related_name="transitions",
     )
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
 
@@ -358,6 +397,20 @@ class Transition(models.Model):
             models.Index(fields=["lead", "-at"], name="transition_lead_time_idx"),
             models.Index(fields=["to_stage", "at"], name="transition_to_time_idx"),
             models.Index(fields=["at"], name="transition_time_idx"),
+            models.Index(
+                fields=["from_stage"], condition=Q(from_stage__isnull=False), name="transition_from_stage_idx"
+            ),
+            models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="transition_actor_idx"),
+            models.Index(
+                fields=["reject_reason"],
+                condition=Q(reject_reason__isnull=False),
+                name="transition_reject_reason_idx",
+            ),
+            models.Index(
+                fields=["lost_reason"],
+                condition=Q(lost_reason__isnull=False),
+                name="transition_lost_reason_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -10,7 +11,9 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
+from core.json_values import json_depth_exceeds
 from core.login_throttle import MAX_PER_ACCOUNT, MAX_PER_ADDRESS
+from core.parsers import StrictJSONParser
 from funnel.promotion import promote_qualified_leads
 from leads.models import Activity, Lead
 from scoring.models import ScoringModel
@@ -52,6 +55,33 @@ def test_json_nested_65_deep_is_refused_and_64_deep_is_parsed(full_client):
     assert "nested deeper" in problem(full_client.post("/api/v1/leads/", too_deep, format="json"))["detail"]
     deep_enough = {"email": "a@example.com", "attributes": {"x": json.loads("[" * 62 + "]" * 62)}}
     assert full_client.post("/api/v1/leads/", deep_enough, format="json").status_code == 201
+
+
+def test_objects_nested_65_deep_in_a_batch_are_refused_whole(full_client):
+    deep: dict = {}
+    for _ in range(62):  # the body, "leads", the item and "attributes" are the first levels
+        deep = {"x": deep}
+    body = {"leads": [{"email": "deep@example.com", "attributes": deep}]}
+    assert (
+        "nested deeper than 64"
+        in problem(post_raw(full_client, "/api/v1/leads/batch/", json.dumps(body)))["detail"]
+    )
+    assert not Lead.objects.filter(email="deep@example.com").exists()
+
+
+def test_the_depth_check_counts_containers_not_scalars():
+    assert not json_depth_exceeds(list(range(100_000)), limit=1)
+    assert not json_depth_exceeds({"a": [1, "x", None, 2.5, True, {}]}, limit=3)
+    assert json_depth_exceeds({"a": [1, {"b": [2]}]}, limit=3)
+    assert json_depth_exceeds([[], [[[]]], []], limit=3)
+    assert not json_depth_exceeds("a scalar", limit=0)
+
+
+def test_a_long_flat_array_parses_to_its_value():
+    body = json.dumps({"values": list(range(200_000)), "names": ["n"] * 10_000}).encode()
+    parsed = StrictJSONParser().parse(io.BytesIO(body))
+    assert parsed["values"][-1] == 199_999
+    assert len(parsed["names"]) == 10_000
 
 
 def test_bad_utf8_in_a_json_body_is_a_400(full_client):

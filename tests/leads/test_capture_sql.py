@@ -46,6 +46,47 @@ def test_lead_rows_are_created_or_updated_by_email_and_only_sent_columns_change(
     assert (new.attributes, new.score_breakdown, new.scoring_version) == ({}, [], None)
 
 
+@pytest.mark.parametrize("separator", ["", "\x1f"])
+def test_lead_rows_keep_quotes_backslashes_braces_and_nulls_each_in_its_own_row(separator):
+    tricky = 'O"Brien \\ {a,b} NULL, "x"'
+    with transaction.atomic():
+        upsert_lead_rows(
+            rows=[
+                {"email": "a@example.com", "company": tricky, "job_title": f"VP{separator}", "consent": True},
+                {
+                    "email": "b@example.com",
+                    "company": "NULL",
+                    "job_title": "",
+                    "company_size": 12,
+                    "is_decision_maker": False,
+                    "attributes": {"quote": '"', "list": [1, None]},
+                },
+                {"email": "c@example.com", "last_name": "Zoë", "attributes": None},
+            ]
+        )
+    stored = {
+        lead.email: lead
+        for lead in Lead.objects.filter(email__in=["a@example.com", "b@example.com", "c@example.com"])
+    }
+    a, b, c = stored["a@example.com"], stored["b@example.com"], stored["c@example.com"]
+    assert (a.company, a.job_title, a.consent, a.is_decision_maker, a.company_size) == (
+        tricky,
+        f"VP{separator}",
+        True,
+        None,
+        None,
+    )
+    assert (b.company, b.job_title, b.company_size, b.is_decision_maker, b.consent) == (
+        "NULL",
+        "",
+        12,
+        False,
+        None,
+    )
+    assert b.attributes == {"quote": '"', "list": [1, None]}
+    assert (c.last_name, c.company, c.attributes) == ("Zoë", "", None)
+
+
 def test_activities_with_an_external_id_are_stored_once_and_later_copies_overwrite():
     lead = LeadFactory()
     now = timezone.now()
