@@ -61,3 +61,19 @@ def test_the_range_statement_scans_activities_from_the_index_alone():
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert f"Index Only Scan using {INDEX} on leads_activity" in plan
+
+
+@needs_postgres
+def test_an_activity_type_maps_to_its_rule_by_position_and_back():
+    rules = scoring_sql.engagement_positions(compile_model(active_scoring_model()))
+    assert [rule.order for rule in rules] == sorted(rule.order for rule in rules)
+    types = [rule.activity_type for rule in rules]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t, array_position(%s::text[], t) FROM unnest(%s::text[]) AS t", [types, [*types, "other"]]
+        )
+        positions = dict(cursor.fetchall())
+    assert {t: rules[p - 1].activity_type for t, p in positions.items() if p is not None} == {
+        t: t for t in types
+    }
+    assert positions["other"] is None
