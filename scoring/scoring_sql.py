@@ -104,14 +104,20 @@ def _scored_ctes(model: CompiledModel, *, by: str) -> tuple[str, str, dict[str, 
         lead_filter, activity_filter = "l.id BETWEEN %(lo)s AND %(hi)s", "a.lead_id BETWEEN %(lo)s AND %(hi)s"
     else:
         lead_filter, activity_filter = "l.id = ANY(%(ids)s)", "a.lead_id = ANY(%(ids)s)"
-    matches, fit_terms, line_terms = [], ["0"], ["'[]'::jsonb"]
+    matches, fit_terms, line_terms = [], ["0"], []
     for rule in model.fit_rules:
         i = rule.index
         matches.append(f"{_condition(rule, params)} AS m{i}")
         params[f"points{i}"] = rule.points
-        params[f"line{i}"] = json.dumps([{"rule": rule.label, "points": rule.points}])
+        params[f"line{i}"] = json.dumps({"rule": rule.label, "points": rule.points})
         fit_terms.append(f"CASE WHEN m{i} THEN %(points{i})s ELSE 0 END")
-        line_terms.append(f"CASE WHEN m{i} THEN %(line{i})s::jsonb ELSE '[]'::jsonb END")
+        line_terms.append(f"CASE WHEN m{i} THEN %(line{i})s::jsonb END")
+    # The matched rules' lines in one array, built once per lead (not a new jsonb per rule).
+    fit_lines = (
+        f"to_jsonb(array_remove(ARRAY[{', '.join(line_terms)}]::jsonb[], NULL))"
+        if line_terms
+        else "'[]'::jsonb"
+    )
     # An engagement rule is its position in these arrays (``engagement_positions``): the big sort, the cap
     # and the grouping compare small integers, and no table of rules is joined.
     rules = engagement_positions(model)
@@ -144,12 +150,14 @@ WITH fit_matches AS (
         WHERE {lead_filter}
         OFFSET 0  -- keeps the folded columns computed once per lead
     ) AS l
+    OFFSET 0  -- and each rule's match: the fit and the lines read them
 ),
 fit AS (
     SELECT id, old_score, old_grade, old_scored_at, old_fit, old_engagement, old_breakdown,
            ({" + ".join(fit_terms)})::int AS fit,
-           {" || ".join(line_terms)} AS lines
+           {fit_lines} AS lines
     FROM fit_matches
+    OFFSET 0  -- the fit once per lead: the score, the grade and the change check read it
 ),
 aged AS (
     -- Reads only what activity_lead_recent_idx holds (lead, time, id, type): an index-only scan.
