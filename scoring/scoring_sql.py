@@ -185,9 +185,11 @@ shares AS (
     SELECT lead_id, rule, n, micro / {MICRO} AS base,
            div(sum(micro) OVER per_lead + {MICRO // 2}, {MICRO}) AS total,
            sum(micro / {MICRO}) OVER per_lead AS base_total,
-           row_number() OVER (PARTITION BY lead_id ORDER BY mod(micro, {MICRO}) DESC, rule) AS remainder_rank
+           row_number() OVER per_lead AS remainder_rank
     FROM per_rule
-    WINDOW per_lead AS (PARTITION BY lead_id)
+    -- One window for the lead's totals and the remainders' ranking: one pass over the sorted lines.
+    WINDOW per_lead AS (PARTITION BY lead_id ORDER BY mod(micro, {MICRO}) DESC, rule
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 ),
 engagement AS (
     SELECT lead_id, max(total)::int AS engagement,
