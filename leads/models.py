@@ -434,7 +434,8 @@ class ActivityType(models.TextChoices):
 class Activity(models.Model):
     """One thing a lead did (or that was done with it): the engagement side of the shared timeline."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    # No index of its own: ``activity_lead_recent_idx`` starts with the lead.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities", db_index=False)
     type = models.CharField(max_length=30, choices=ActivityType.choices)
     occurred_at = models.DateTimeField()
     external_id = models.CharField(max_length=200, blank=True)
@@ -450,7 +451,11 @@ class Activity(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["lead", "-occurred_at"], name="activity_lead_time_idx"),
+            # A lead's activities newest first (the timeline's order), covering what scoring reads of them:
+            # the full rescore scans a range of leads' activities from this index alone, not the table.
+            models.Index(
+                fields=["lead", "-occurred_at", "-id"], include=["type"], name="activity_lead_recent_idx"
+            ),
             # The scoring sweep looks for activities recorded after their lead was last scored.
             models.Index(fields=["created_at"], name="activity_created_idx"),
         ]

@@ -33,6 +33,7 @@ from scoring.rules import (
     TEXT,
     TIMES,
     CompiledModel,
+    EngagementRule,
     FitRule,
 )
 
@@ -81,6 +82,12 @@ def _condition(rule: FitRule, params: dict[str, Any]) -> str:
     return f"({expression} {sql_operator} %({name})s) IS TRUE"
 
 
+def engagement_positions(model: CompiledModel) -> list[EngagementRule]:
+    """The model's engagement rules in order: the statement knows a rule by its position in this list,
+    counted from 1 as SQL arrays are (``array_position`` of the activity's type)."""
+    return model.engagement_in_order
+
+
 def _scored_ctes(model: CompiledModel, *, by: str) -> tuple[str, str, dict[str, Any]]:
     """The ``WITH`` clause computing every lead's new score (the CTE ``scored``, with a ``changed`` flag),
     the filter on the leads, and the parameters; shared by the scoring statement and its measurement."""
@@ -97,30 +104,27 @@ def _scored_ctes(model: CompiledModel, *, by: str) -> tuple[str, str, dict[str, 
         lead_filter, activity_filter = "l.id BETWEEN %(lo)s AND %(hi)s", "a.lead_id BETWEEN %(lo)s AND %(hi)s"
     else:
         lead_filter, activity_filter = "l.id = ANY(%(ids)s)", "a.lead_id = ANY(%(ids)s)"
-    matches, fit_terms, line_terms = [], ["0"], ["'[]'::jsonb"]
+    matches, fit_terms, line_terms = [], ["0"], []
     for rule in model.fit_rules:
         i = rule.index
         matches.append(f"{_condition(rule, params)} AS m{i}")
         params[f"points{i}"] = rule.points
-        params[f"line{i}"] = json.dumps([{"rule": rule.label, "points": rule.points}])
+        params[f"line{i}"] = json.dumps({"rule": rule.label, "points": rule.points})
         fit_terms.append(f"CASE WHEN m{i} THEN %(points{i})s ELSE 0 END")
-        line_terms.append(f"CASE WHEN m{i} THEN %(line{i})s::jsonb ELSE '[]'::jsonb END")
-    rules = model.engagement_in_order
+        line_terms.append(f"CASE WHEN m{i} THEN %(line{i})s::jsonb END")
+    # The matched rules' lines in one array, built once per lead (not a new jsonb per rule).
+    fit_lines = (
+        f"to_jsonb(array_remove(ARRAY[{', '.join(line_terms)}]::jsonb[], NULL))"
+        if line_terms
+        else "'[]'::jsonb"
+    )
+    # An engagement rule is its position in these arrays (``engagement_positions``): the big sort, the cap
+    # and the grouping compare small integers, and no table of rules is joined.
+    rules = engagement_positions(model)
     params["types"] = [r.activity_type for r in rules]
-    if rules:
-        values = []
-        for r in rules:
-            params[f"et{r.order}"] = r.activity_type
-            params[f"ep{r.order}"] = r.points
-            params[f"ec{r.order}"] = r.max_per_30_days
-            params[f"el{r.order}"] = r.label
-            values.append(
-                f"(%(et{r.order})s::text, %(ep{r.order})s::int, %(ec{r.order})s::int, {r.order}, "
-                f"%(el{r.order})s::text)"
-            )
-        engagement_table = "(VALUES " + ", ".join(values) + ")"
-    else:
-        engagement_table = "(SELECT NULL::text, 0, 0, 0, NULL::text WHERE false)"
+    params["rule_points"] = [r.points for r in rules]
+    params["rule_caps"] = [r.max_per_30_days for r in rules]
+    params["rule_labels"] = [r.label for r in rules]
     lead, activity = Lead._meta.db_table, Activity._meta.db_table
     persona, campaign = Persona._meta.db_table, Campaign._meta.db_table
     match_columns = "".join(f", {m}" for m in matches)
@@ -133,8 +137,7 @@ def _scored_ctes(model: CompiledModel, *, by: str) -> tuple[str, str, dict[str, 
     text_fields = sorted({r.field.name for r in model.fit_rules if r.field.kind == TEXT})
     folded_columns = "".join(f", {_lower(_field_sql(name))} AS v_{name}" for name in text_fields)
     ctes = f"""
-WITH rules(type, points, cap, ord, label) AS {engagement_table},
-fit_matches AS (
+WITH fit_matches AS (
     SELECT l.id, l.score AS old_score, l.grade AS old_grade, l.scored_at AS old_scored_at,
            l.fit_score AS old_fit, l.engagement_score AS old_engagement,
            l.score_breakdown AS old_breakdown{match_columns}
@@ -147,50 +150,53 @@ fit_matches AS (
         WHERE {lead_filter}
         OFFSET 0  -- keeps the folded columns computed once per lead
     ) AS l
+    OFFSET 0  -- and each rule's match: the fit and the lines read them
 ),
 fit AS (
     SELECT id, old_score, old_grade, old_scored_at, old_fit, old_engagement, old_breakdown,
            ({" + ".join(fit_terms)})::int AS fit,
-           {" || ".join(line_terms)} AS lines
+           {fit_lines} AS lines
     FROM fit_matches
+    OFFSET 0  -- the fit once per lead: the score, the grade and the change check read it
 ),
 aged AS (
-    SELECT a.lead_id, a.type, a.occurred_at, a.id,
+    -- Reads only what activity_lead_recent_idx holds (lead, time, id, type): an index-only scan.
+    SELECT a.lead_id, array_position(%(types)s::text[], a.type::text) AS rule, a.occurred_at, a.id,
            extract(epoch FROM (%(now)s - a.occurred_at))::float8 / 86400.0::float8 AS age
     FROM {activity} a
     WHERE {activity_filter} AND a.occurred_at <= %(now)s AND a.type = ANY(%(types)s)
 ),
 ranked AS (
-    -- Narrow rows through the big sort; the rule's points, cap and label are joined after it.
-    SELECT lead_id, type, age,
-           row_number() OVER (PARTITION BY lead_id, type, floor(age / {BUCKET_DAYS}::float8)
+    SELECT lead_id, rule, age,
+           row_number() OVER (PARTITION BY lead_id, rule, floor(age / {BUCKET_DAYS}::float8)
                               ORDER BY occurred_at DESC, id DESC) AS rn
     FROM aged
 ),
-per_type AS (
-    SELECT r.lead_id, e.ord, e.label, count(*) AS n,
-           sum(floor(e.points::float8
-                     * power(0.5::float8, least(r.age / %(half_life)s::float8, {MAX_HALVINGS}::float8))
+per_rule AS (
+    SELECT lead_id, rule, count(*) AS n,
+           sum(floor((%(rule_points)s::int[])[rule]::float8
+                     * power(0.5::float8, least(age / %(half_life)s::float8, {MAX_HALVINGS}::float8))
                      * {float(MICRO)}::float8 + 0.5::float8)::bigint)::bigint AS micro
-    FROM ranked r
-    JOIN rules e ON e.type = r.type
-    WHERE r.rn <= e.cap
-    GROUP BY r.lead_id, e.ord, e.label  -- one rule per type: the same groups as (lead, type)
+    FROM ranked
+    WHERE rn <= (%(rule_caps)s::int[])[rule]
+    GROUP BY lead_id, rule  -- one rule per type: the same groups as (lead, type)
 ),
 shares AS (
-    SELECT lead_id, ord, label, n, micro / {MICRO} AS base,
+    SELECT lead_id, rule, n, micro / {MICRO} AS base,
            div(sum(micro) OVER per_lead + {MICRO // 2}, {MICRO}) AS total,
            sum(micro / {MICRO}) OVER per_lead AS base_total,
-           row_number() OVER (PARTITION BY lead_id ORDER BY mod(micro, {MICRO}) DESC, ord) AS remainder_rank
-    FROM per_type
-    WINDOW per_lead AS (PARTITION BY lead_id)
+           row_number() OVER per_lead AS remainder_rank
+    FROM per_rule
+    -- One window for the lead's totals and the remainders' ranking: one pass over the sorted lines.
+    WINDOW per_lead AS (PARTITION BY lead_id ORDER BY mod(micro, {MICRO}) DESC, rule
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 ),
 engagement AS (
     SELECT lead_id, max(total)::int AS engagement,
            jsonb_agg(jsonb_build_object(
-               'rule', label || %(times)s || n,
+               'rule', (%(rule_labels)s::text[])[rule] || %(times)s || n,
                'points', base + CASE WHEN remainder_rank <= total - base_total THEN 1 ELSE 0 END
-           ) ORDER BY ord) AS lines
+           ) ORDER BY rule) AS lines
     FROM shares
     GROUP BY lead_id
 ),
