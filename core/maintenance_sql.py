@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.db import connection
 from django.db.models import Model
 
@@ -61,11 +62,18 @@ def busy_tables(*, tables: Iterable[str]) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _project_tables() -> list[str]:
+    """The tables of every installed model, including those Django does not manage (the lead search's, kept
+    by triggers, which ``django_table_names`` leaves out)."""
+    models = apps.get_models(include_auto_created=True)
+    return sorted({model._meta.db_table for model in models} & set(connection.introspection.table_names()))
+
+
 def analyze_busy_tables() -> list[str]:
     """``ANALYZE`` this project's tables that changed a lot since their last ``ANALYZE``."""
     if not _is_postgres():
         return []
-    tables = busy_tables(tables=connection.introspection.django_table_names(only_existing=True))
+    tables = busy_tables(tables=_project_tables())
     if tables:
         logger.info("analyzing tables after many changes: %s", ", ".join(tables))
     return _analyze_tables(tables)

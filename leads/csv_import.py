@@ -27,7 +27,7 @@ from core.maintenance_sql import analyze
 from core.queue import enqueue, enqueue_on_commit
 from leads.fields import IMPORTABLE_FIELDS, LEAD_FIELDS, Kind
 from leads.ingest import upsert_leads
-from leads.models import CsvImport, CsvImportStatus, Lead, Transition
+from leads.models import CsvImport, CsvImportStatus, Lead, LeadSearch, Transition
 
 BATCH_SIZE = 1000
 MAX_COLUMNS = 100
@@ -358,7 +358,7 @@ def run_import(*, job_id: int, progress: Callable[[int], None] | None = None) ->
         status=CsvImportStatus.DONE, finished_at=timezone.now()
     )
     # Thousands of new leads: the scoring and promotion that follow need statistics that know of them.
-    analyze(models=[Lead, Transition])
+    analyze(models=[Lead, LeadSearch, Transition])
     job.refresh_from_db()
     return job
 

@@ -20,3 +20,25 @@ def test_analyze_refreshes_the_statistics_of_each_table_named_once():
 def test_a_table_just_analyzed_is_not_busy():
     analyze(models=[Lead])
     assert busy_tables(tables=["leads_lead"]) == []
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_search_table_kept_by_triggers_is_analyzed_when_busy():
+    from django.db import connection
+    from django.utils import timezone
+
+    from core.maintenance_sql import analyze_busy_tables
+    from leads.models import LeadSearch
+
+    table = LeadSearch._meta.db_table
+    analyze(models=[LeadSearch])
+    now = timezone.now()
+    Lead.objects.bulk_create(
+        Lead(email=f"busy{i}@example.com", created_at=now, updated_at=now) for i in range(1500)
+    )
+    with connection.cursor() as cursor:  # report the insert's counts now, not within the next second
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    assert busy_tables(tables=[table]) == [table]
+    assert table in analyze_busy_tables()
+    assert busy_tables(tables=[table]) == []

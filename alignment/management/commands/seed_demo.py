@@ -11,12 +11,12 @@ from django.utils import timezone
 
 from alignment.demo import seed_goals
 from alignment.demo_users import DEMO_PASSWORD, DEMO_USERS, ensure_demo_users
-from core.analyze_sql import analyze
+from core.maintenance_sql import analyze
 from core.models import ApiToken, hash_token
 from core.tokens import issue_token
 from funnel.demo import seed_funnel
 from leads.demo import seed_activities, seed_leads
-from leads.models import Activity, Lead
+from leads.models import Activity, Lead, LeadSearch
 from scoring.rescore import rescore_all
 
 DEMO_TOKEN_SCOPES = ["ingest", "read"]
@@ -64,7 +64,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Creating {options['leads']} demo leads over the last 12 months…")
             seed_leads(count=options["leads"], rng=rng, now=now)
             activities = seed_activities(rng=rng, now=now)
-            analyze(tables=[Lead, Activity])
+            analyze(models=[Lead, LeadSearch, Activity])
             # Scored after the activities are written, so the sweep finds nothing stale afterwards.
             run = rescore_all(reason="demo data")
             self.stdout.write(f"{activities} activities; scored {run.done if run else 0} leads.")
