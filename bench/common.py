@@ -109,6 +109,68 @@ def cpu_seconds(pid: int) -> float:
     return total / ticks
 
 
+def _named_cpu_seconds(names: tuple[str, ...]) -> float:
+    """CPU time used so far by the live processes whose command is one of ``names``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, _, tail = (entry / "stat").read_text().rpartition(")")
+        except OSError:
+            continue
+        if head.partition("(")[2] in names:
+            fields = tail.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+class CpuSplit:
+    """Where the CPU of a measured block went: the web server (``pid`` and its workers), PostgreSQL's server
+    processes, Redis, and this benchmark's own client threads. With the machine's cores as the budget, the
+    sum per request is what bounds the rate: ``cores / sum`` requests per second at most.
+
+        with CpuSplit(pid) as split:
+            ...
+        print(split.line(requests))
+    """
+
+    SERVICES = {"PostgreSQL": ("postgres",), "Redis": ("redis-server",)}
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.spent: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        readings = {"web": cpu_seconds(self.pid)}
+        readings |= {name: _named_cpu_seconds(commands) for name, commands in self.SERVICES.items()}
+        readings["client"] = time.process_time()
+        return readings
+
+    def __enter__(self) -> CpuSplit:
+        self._start = self._read()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._read()
+        self.spent = {name: end[name] - self._start[name] for name in end}
+
+    def per(self, count: int) -> dict[str, float]:
+        """Milliseconds of CPU per unit of work (a request, a lead) for each part, and their ``sum``."""
+        each = {name: seconds * 1000 / max(1, count) for name, seconds in self.spent.items()}
+        return each | {"sum": sum(each.values())}
+
+    def line(self, count: int, unit: str = "request") -> str:
+        each = self.per(count)
+        parts = ", ".join(f"{name} {ms:.2f}" for name, ms in each.items() if name != "sum")
+        ceiling = (os.cpu_count() or 1) * 1000 / each["sum"] if each["sum"] else 0
+        return (
+            f"     CPU ms per {unit}: {parts}; sum {each['sum']:.2f} "
+            f"(so {os.cpu_count()} cores allow at most {ceiling:,.0f} a second)"
+        )
+
+
 class MemorySampler(threading.Thread):
     """Samples the resident memory of a process and its children; ``peak_mib`` is the largest sum seen."""
 

@@ -13,9 +13,11 @@ The product, on a gunicorn with 2 workers that this script starts:
 (c) the leads through POST /api/v1/leads/batch/ (1000 a request, 4 client connections);
 (d) single-lead POSTs to /api/v1/leads/ for ``--seconds`` at 4 clients (an ingest-only token).
 Prints leads/s or requests/s for each, the ratios (c)/(b), (c)/(b') and (d)/(e), p50/p95 latency of (d)
-and (e), and the server's peak memory. ``--profile DIR`` samples the product's workers with py-spy during
-(c) and (d) and prints the costliest functions of each. Runs in a scratch database next to the configured
-one and drops it afterwards.
+and (e), and the server's peak memory. Under (c), (d) and (e) a line splits the CPU each request (or 1,000
+leads) cost between the web workers, PostgreSQL, Redis and this script's client threads: on a machine whose
+cores all work, that sum bounds the rate. ``--profile DIR`` samples the product's workers with py-spy
+during (c) and (d) and prints the costliest functions of each. Runs in a scratch database next to the
+configured one and drops it afterwards.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    CpuSplit,
     MemorySampler,
-    cpu_seconds,
     gunicorn,
     percentile,
     profile_summary,
@@ -321,36 +323,36 @@ def main() -> None:
             port,
             pid,
         ):
-            cpu = cpu_seconds(pid)
-            limit_latencies, limit_errors = api_singles(
-                port, "/" + MINIMAL_PATH, None, args.seconds, minimal_lead
-            )
-            limit_cpu = (cpu_seconds(pid) - cpu) / max(1, len(limit_latencies))
+            with CpuSplit(pid) as limit_split:
+                limit_latencies, limit_errors = api_singles(
+                    port, "/" + MINIMAL_PATH, None, args.seconds, minimal_lead
+                )
+            limit_cpu = limit_split.spent["web"] / max(1, len(limit_latencies))
         limit_rate = len(limit_latencies) / args.seconds
         print(
             f"(e)  minimal DRF create at 4 clients      {limit_rate:>10,.0f} requests/s  "
             f"p50 {_ms(limit_latencies, 0.5)}  p95 {_ms(limit_latencies, 0.95)}  ({limit_errors} errors)  "
             f"web workers' CPU {limit_cpu * 1000:.2f} ms/request"
         )
+        print(limit_split.line(len(limit_latencies)))
         truncate_leads()
         connection.close()
 
         with gunicorn(url, workers=2) as (port, pid):
             sampler = MemorySampler(pid)
             sampler.start()
-            cpu = cpu_seconds(pid)
-            with profiled("batch", pid):
+            with CpuSplit(pid) as batch_split, profiled("batch", pid):
                 api_s, stored = api_batches(port, token, leads)
-            batch_cpu = (cpu_seconds(pid) - cpu) / max(1, stored) * 1000
+            batch_cpu = batch_split.spent["web"] / max(1, stored) * 1000
             batch = stored / api_s
             print(
                 f"(c)  POST /leads/batch/ (1000 x 4)        {batch:>10,.0f} leads/s  ({api_s:.2f} s, "
                 f"{stored:,} stored)  web workers' CPU {batch_cpu * 1000:.0f} ms/1000 leads"
             )
-            cpu = cpu_seconds(pid)
-            with profiled("single", pid):
+            print(batch_split.line(stored // 1000, unit="1,000 leads"))
+            with CpuSplit(pid) as single_split, profiled("single", pid):
                 latencies, errors = api_singles(port, "/api/v1/leads/", token, args.seconds, single_lead)
-            single_cpu = (cpu_seconds(pid) - cpu) / max(1, len(latencies))
+            single_cpu = single_split.spent["web"] / max(1, len(latencies))
             peak = sampler.stop()
         rate = len(latencies) / args.seconds
         p95 = percentile(latencies, 0.95)
@@ -359,6 +361,7 @@ def main() -> None:
             f"p50 {_ms(latencies, 0.5)}  p95 {_ms(latencies, 0.95)}  ({errors} errors)  "
             f"web workers' CPU {single_cpu * 1000:.2f} ms/request"
         )
+        print(single_split.line(len(latencies)))
         print(
             f"ratio (c)/(b)  = {batch / bare:.2f}   (target ≥ {BATCH_TARGET_RATIO:.2f}: "
             f"{'met' if batch / bare >= BATCH_TARGET_RATIO else 'NOT met'})"
