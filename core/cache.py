@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 from core.burst_log import BurstWarning
@@ -111,6 +111,28 @@ def get_and_count(key: str, counter: str, *, timeout: int) -> tuple[Any, int]:
     return (None if raw is None else loads(raw)), int(count)
 
 
+class SharedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, with one ``redis.Redis`` per connection pool, not a new one per call.
+
+    Django builds a ``redis.Redis`` for every cache call; with redis-py 8 that costs about 130 µs of CPU
+    (it fills a table of some 170 response callbacks), more than a cache hit's own work. A ``redis.Redis``
+    holds no connection of its own (it takes one from the pool per command) and is safe to share between
+    threads, so one per pool serves the whole process.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # private, not in the stubs
+        client = self._clients.get(id(pool))  # pools live as long as this object: an id is never reused
+        if client is None:
+            make = self._client  # type: ignore[attr-defined]  # redis.Redis; private, not in the stubs
+            client = self._clients[id(pool)] = make(connection_pool=pool)
+        return client
+
+
 class FailOpenRedisCache(RedisCache):
     """Django's ``RedisCache`` whose every operation answers "nothing cached" when Redis is down.
 
@@ -118,6 +140,10 @@ class FailOpenRedisCache(RedisCache):
     nothing, ``incr`` counts as if the key were new (a throttle counting nothing lets requests through).
     Give it short socket timeouts in ``OPTIONS`` so a hung Redis costs milliseconds, not a request.
     """
+
+    def __init__(self, server: Any, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = SharedClientRedisCacheClient
 
     def _fail_open(self, operation: str, fallback: T, call: Callable[..., T], *args: Any) -> T:
         try:
