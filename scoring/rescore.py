@@ -7,6 +7,7 @@ Python path (``scoring.scoring``). Both give the same numbers.
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from leads.models import Lead
+from core.maintenance_sql import analyze_stale
+from leads.models import Activity, Lead
 from scoring import scoring_sql
 from scoring.models import ScoringRun, ScoringRunStatus
 from scoring.qualification import active_scoring_model
@@ -79,6 +81,9 @@ def rescore_all(
         workers = getattr(settings, "SCORING_FULL_RUN_WORKERS", 2)
     if not set_based or connection.in_atomic_block:
         workers = 1  # other connections could not see this transaction's rows
+    started = time.monotonic()
+    if set_based:
+        analyze_stale(models=[Lead, Activity])
     bounds = Lead.objects.aggregate(lo=Min("id"), hi=Max("id"), total=Count("id"))
     run = ScoringRun.objects.create(
         model_version=model.version, reason=reason, total=bounds["total"], started_at=now, updated_at=now
@@ -117,5 +122,5 @@ def rescore_all(
         status=ScoringRunStatus.DONE, done=done, updated_at=finished, finished_at=finished
     )
     run.refresh_from_db()
-    logger.info("full rescore %s done: %s leads in %.1f s", run.pk, done, (finished - now).total_seconds())
+    logger.info("full rescore %s done: %s leads in %.1f s", run.pk, done, time.monotonic() - started)
     return run

@@ -42,3 +42,19 @@ def test_the_search_table_kept_by_triggers_is_analyzed_when_busy():
     assert busy_tables(tables=[table]) == [table]
     assert table in analyze_busy_tables()
     assert busy_tables(tables=[table]) == []
+
+
+@needs_postgres
+def test_rows_the_current_transaction_wrote_count_towards_stale_statistics():
+    from django.utils import timezone
+
+    from core.maintenance_sql import analyze_stale
+
+    analyze(models=[Lead, Transition])
+    now = timezone.now()
+    Lead.objects.bulk_create(
+        Lead(email=f"stale{i}@example.com", created_at=now, updated_at=now) for i in range(300)
+    )
+    # Not committed: only this transaction's own counts know of them.
+    assert busy_tables(tables=["leads_lead"]) == []  # the periodic check's floor is 1,000 rows
+    assert analyze_stale(models=[Lead, Transition]) == ["leads_lead"]

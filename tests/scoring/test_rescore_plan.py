@@ -82,3 +82,28 @@ def test_an_activity_type_maps_to_its_rule_by_position_and_back():
         t: t for t in types
     }
     assert positions["other"] is None
+
+
+def _estimated_rows(model: type) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [model._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+@needs_postgres
+def test_a_full_rescore_first_analyzes_tables_whose_statistics_lag_behind_its_own_writes():
+    from scoring.rescore import rescore_all
+
+    analyze(models=[Lead, Activity])  # statistics of the empty tables
+    now = timezone.now()
+    leads = Lead.objects.bulk_create(
+        Lead(email=f"stale-{i}@example.com", created_at=now, updated_at=now) for i in range(400)
+    )
+    Activity.objects.bulk_create(Activity(lead=lead, type="email_open", occurred_at=now) for lead in leads)
+    assert _estimated_rows(Lead) <= 0  # the planner still believes the leads table empty
+
+    run = rescore_all(reason="test", now=now)
+
+    assert run.done == 400
+    assert _estimated_rows(Lead) == 400
+    assert _estimated_rows(Activity) == 400
