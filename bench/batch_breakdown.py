@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
 import sys
 import time
@@ -28,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import scratch_database, setup_django
+from bench.common import process_cpu_seconds, scratch_database, setup_django
 from bench.ingest import synthetic_leads
 
 PHASES = ("JSON parse", "validation", "upsert + transitions", "COMMIT", "response")
@@ -98,15 +97,6 @@ def one_batch(body: bytes, clock: Clock) -> dict[str, Any]:
     return json.loads(rendered)
 
 
-def backend_cpu(pid: int) -> float | None:
-    """CPU seconds used so far by the PostgreSQL backend ``pid``, or None if it cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def report(title: str, clocks: list[Clock], server: list[float]) -> None:
     wall = {p: statistics.median(c.wall[p] for c in clocks) * 1000 for p in PHASES}
     cpu = {p: statistics.median(c.cpu[p] for c in clocks) * 1000 for p in PHASES}
@@ -156,9 +146,9 @@ def main() -> None:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_backend_pid()")
                     (pid,) = cursor.fetchone()
-                before = backend_cpu(pid)
+                before = process_cpu_seconds(pid)
                 answer = one_batch(body, clock)
-                after = backend_cpu(pid)
+                after = process_cpu_seconds(pid)
                 if round_ and before is not None and after is not None:
                     server[status].append(after - before)
                 if answer[status] != args.size:

@@ -71,18 +71,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _children(pid: int) -> list[int]:
-    found = []
+def _stat(entry: Path) -> tuple[str, list[str]] | None:
+    """A process's command name and the fields of its ``/proc/<pid>/stat`` after the name (the state is
+    ``[0]``, the parent ``[1]``, user and system CPU ticks ``[11]`` and ``[12]``); None once it has exited."""
+    try:
+        head, _, tail = (entry / "stat").read_text().rpartition(")")
+    except OSError:
+        return None
+    return head.partition("(")[2], tail.split()
+
+
+def _processes() -> Iterator[tuple[int, str, list[str]]]:
+    """(pid, command name, stat fields) of every live process."""
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return found
+        if entry.name.isdigit() and (stat := _stat(entry)) is not None:
+            yield int(entry.name), *stat
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) used so far by one process, or None once it has exited."""
+    stat = _stat(Path(f"/proc/{pid}"))
+    if stat is None:
+        return None
+    return (int(stat[1][11]) + int(stat[1][12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    return [child for child, _, fields in _processes() if int(fields[1]) == pid]
 
 
 def _rss_kib(pid: int) -> int:
@@ -98,32 +113,13 @@ def _rss_kib(pid: int) -> int:
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by a process and its children that are alive: on a busy machine
     the web workers' CPU per request is a steadier figure than requests per second."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for each in [pid, *_children(pid)]:
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+    return sum(process_cpu_seconds(each) or 0.0 for each in [pid, *_children(pid)])
 
 
 def _named_cpu_seconds(names: tuple[str, ...]) -> float:
     """CPU time used so far by the live processes whose command is one of ``names``."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            head, _, tail = (entry / "stat").read_text().rpartition(")")
-        except OSError:
-            continue
-        if head.partition("(")[2] in names:
-            fields = tail.split()
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, name, fields in _processes() if name in names)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class CpuSplit:
