@@ -1,4 +1,4 @@
-"""Teams are Django groups; a user's role decides what it may do."""
+"""Teams are Django groups; a user's role decides what it may do. Also how a user is named on pages."""
 
 from __future__ import annotations
 
@@ -35,3 +35,9 @@ def is_marketer(user: Any) -> bool:
 
 def is_sales(user: Any) -> bool:
     return has_role(user, SALES)
+
+
+def shown_name(*, first_name: str, last_name: str, username: str) -> str:
+    """A user's name as ``User.get_full_name() or User.username`` gives it, from the columns alone: for pages
+    that read users as values, not instances."""
+    return f"{first_name} {last_name}".strip() or username

@@ -18,8 +18,9 @@ from django.utils.dates import MONTHS_3
 
 from core.keyset import KeysetPage, paginate
 from core.links import IdLinks
-from core.roles import is_manager
+from core.roles import is_manager, shown_name
 from funnel.models import Handoff, HandoffStatus
+from leads.models import lead_name
 
 PAGE_SIZE = 50
 UNASSIGNED = "unassigned"
@@ -150,13 +151,16 @@ def _row(values: tuple[Any, ...], *, now: datetime, deadline: _DeadlineText, lin
         pk=pk,
         lead_id=lead_id,
         rep_id=rep_id,
-        lead_name=" ".join(part for part in (first_name, last_name) if part) or email,  # as Lead.name
+        lead_name=lead_name(first_name=first_name, last_name=last_name) or email,
         lead_context=context,
         score=score,
         grade=grade,
         summary=breakdown_summary(breakdown),
-        # as User.get_full_name(), else the username
-        rep_name=(f"{rep_first_name} {rep_last_name}".strip() or rep_username) if rep_id is not None else "",
+        rep_name=(
+            shown_name(first_name=rep_first_name, last_name=rep_last_name, username=rep_username)
+            if rep_id is not None
+            else ""
+        ),
         lead_url=links.lead(lead_id),
         accept_url=links.accept(lead_id),
         reject_url=links.reject(lead_id),

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from core.keyset import KeysetPage, paginate
 from core.links import IdLinks
-from leads.models import Lead
+from core.roles import shown_name
+from leads.models import Lead, lead_name
 
 # What a row shows, and nothing else: the lead's other columns (the score's breakdown, attributes) stay in
 # the table.
@@ -79,12 +80,15 @@ def lead_row(values: Any, *, stage_names: Mapping[str, str], links: IdLinks, tim
     created_iso, created_day = times(values.created_at)
     updated_iso, updated_day = times(values.updated_at)
     owner_name = ""
-    if values.owner__username is not None:  # as User.get_full_name(), else the username
-        owner_name = f"{values.owner__first_name} {values.owner__last_name}".strip() or values.owner__username
+    if values.owner__username is not None:
+        owner_name = shown_name(
+            first_name=values.owner__first_name,
+            last_name=values.owner__last_name,
+            username=values.owner__username,
+        )
     return LeadRow(
         pk=values.pk,
-        # as Lead.name, else the e-mail
-        label=" ".join(part for part in (values.first_name, values.last_name) if part) or values.email,
+        label=lead_name(first_name=values.first_name, last_name=values.last_name) or values.email,
         company=values.company,
         email=values.email,
         url=links(values.pk),

@@ -115,6 +115,11 @@ class CampaignCost(models.Model):
 SCORE_WRITE_MARGIN = timedelta(seconds=10)
 
 
+def lead_name(*, first_name: str, last_name: str) -> str:
+    """A lead's name from its columns (``Lead.name``; "" when it has none), for pages that read values."""
+    return " ".join(part for part in (first_name, last_name) if part)
+
+
 class Lead(models.Model):
     """A person who may buy, identified by e-mail (stored lower-case, unique case-insensitively).
 
@@ -226,7 +231,7 @@ class Lead(models.Model):
 
     @property
     def name(self) -> str:
-        return " ".join(part for part in (self.first_name, self.last_name) if part)
+        return lead_name(first_name=self.first_name, last_name=self.last_name)
 
     @property
     def label(self) -> str:
