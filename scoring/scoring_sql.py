@@ -33,7 +33,6 @@ from scoring.rules import (
     TEXT,
     TIMES,
     CompiledModel,
-    EngagementRule,
     FitRule,
 )
 
@@ -82,12 +81,6 @@ def _condition(rule: FitRule, params: dict[str, Any]) -> str:
     return f"({expression} {sql_operator} %({name})s) IS TRUE"
 
 
-def engagement_positions(model: CompiledModel) -> list[EngagementRule]:
-    """The model's engagement rules in order: the statement knows a rule by its position in this list,
-    counted from 1 as SQL arrays are (``array_position`` of the activity's type)."""
-    return model.engagement_in_order
-
-
 def _scored_ctes(model: CompiledModel, *, by: str) -> tuple[str, str, dict[str, Any]]:
     """The ``WITH`` clause computing every lead's new score (the CTE ``scored``, with a ``changed`` flag),
     the filter on the leads, and the parameters; shared by the scoring statement and its measurement."""
@@ -118,9 +111,10 @@ def _scored_ctes(model: CompiledModel, *, by: str) -> tuple[str, str, dict[str, 
         if line_terms
         else "'[]'::jsonb"
     )
-    # An engagement rule is its position in these arrays (``engagement_positions``): the big sort, the cap
-    # and the grouping compare small integers, and no table of rules is joined.
-    rules = engagement_positions(model)
+    # An engagement rule is its position in ``engagement_in_order``, counted from 1 as SQL arrays are
+    # (``array_position`` of the activity's type): the big sort, the cap and the grouping compare small
+    # integers, and no table of rules is joined.
+    rules = model.engagement_in_order
     params["types"] = [r.activity_type for r in rules]
     params["rule_points"] = [r.points for r in rules]
     params["rule_caps"] = [r.max_per_30_days for r in rules]

@@ -70,7 +70,7 @@ def test_the_range_statement_scans_activities_from_the_index_alone():
 
 @needs_postgres
 def test_an_activity_type_maps_to_its_rule_by_position_and_back():
-    rules = scoring_sql.engagement_positions(compile_model(active_scoring_model()))
+    rules = compile_model(active_scoring_model()).engagement_in_order
     assert [rule.order for rule in rules] == sorted(rule.order for rule in rules)
     types = [rule.activity_type for rule in rules]
     with connection.cursor() as cursor:
