@@ -73,17 +73,20 @@ def busy_tables(*, tables: Iterable[str], min_changed_rows: int = MIN_CHANGED_RO
         return [row[0] for row in cursor.fetchall()]
 
 
+def _analyze_busy(tables: Iterable[str], *, min_changed_rows: int) -> list[str]:
+    if not _is_postgres():
+        return []
+    busy = busy_tables(tables=tables, min_changed_rows=min_changed_rows)
+    if busy:
+        logger.info("analyzing tables changed since their statistics: %s", ", ".join(busy))
+    return _analyze_tables(busy)
+
+
 def analyze_stale(*, models: Iterable[type[Model]]) -> list[str]:
     """``ANALYZE`` those of these models' tables whose statistics lag behind their rows by autovacuum's own
     rule, counting the current transaction's writes too: for a job about to plan big joins over them."""
-    if not _is_postgres():
-        return []
-    tables = busy_tables(
-        tables=[model._meta.db_table for model in models], min_changed_rows=AUTOVACUUM_MIN_CHANGED_ROWS
-    )
-    if tables:
-        logger.info("analyzing tables whose statistics lag behind: %s", ", ".join(tables))
-    return _analyze_tables(tables)
+    tables = [model._meta.db_table for model in models]
+    return _analyze_busy(tables, min_changed_rows=AUTOVACUUM_MIN_CHANGED_ROWS)
 
 
 def _project_tables() -> list[str]:
@@ -97,7 +100,4 @@ def analyze_busy_tables() -> list[str]:
     """``ANALYZE`` this project's tables that changed a lot since their last ``ANALYZE``."""
     if not _is_postgres():
         return []
-    tables = busy_tables(tables=_project_tables())
-    if tables:
-        logger.info("analyzing tables after many changes: %s", ", ".join(tables))
-    return _analyze_tables(tables)
+    return _analyze_busy(_project_tables(), min_changed_rows=MIN_CHANGED_ROWS)
